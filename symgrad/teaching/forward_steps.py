@@ -10,6 +10,7 @@ from ..core.forward import forward as _forward_sweep
 from ..core.forward import sweeps as _sweeps
 from ..core.to_sympy import SympyBuilder
 from .as_written import as_written as _as_written
+from .cancelled import cancelled
 from .local_rules import _definition, _written_definition, local_rule
 from .node_naming import Naming
 from .notation import Chain, Value, partial
@@ -33,7 +34,8 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
     def expand(v):
         """``v`` in the user's symbols, the nodes names= names by their names, as reverse mode
         writes them (∂f/∂z = q, not x + y), and as the slide does (2·(w·x + b − y))."""
-        return slide_form(built(v), nm.user_exprs, f_has_exp)
+        out = slide_form(built(v), nm.user_exprs, f_has_exp)
+        return cancelled(out) if tuple(v.shape) == () else out      # ŷ − y, as reverse mode writes it
     out_tangent = {}        # w -> the value of ∂f/∂w, the output's tangent at the end of w's sweep
     for k, w in enumerate(d.wrt_vars, 1):
         if w.id not in disp:                            # f does not depend on w: its sweep is the seed

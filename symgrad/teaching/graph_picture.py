@@ -236,6 +236,11 @@ def value_part(v, spec: str, color: str) -> Part:
     while a.ndim > 2 and a.shape[0] == 1:    # one image of one channel (1, 1, H, W): its H×W grid
         a = a[0]
     caption = None
+    if a.ndim > 2 and a.shape[-1] * a.shape[-2] == 1 and a.ndim <= 4:
+        # one number a plane (a conv's bias viewed as (C, 1, 1)): all of them, as the text lists
+        # them, captioned with the shape — its first plane was the one number [0.1] of [0.1 −0.1]
+        caption = "×".join(str(n) for n in shape)
+        a = a.reshape(a.shape[:-2])
     if a.ndim > 2:
         caption = plane_caption(shape)
         a = a.reshape((-1,) + a.shape[-2:])[0]

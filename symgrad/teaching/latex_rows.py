@@ -10,6 +10,8 @@ import re
 # The width of a landscape page with 1.5 cm margins, in "glyphs" as `_tex_width` counts them: an
 # equation wider than this is broken at its = signs, and a single side still wider is scaled down.
 TEX_LINE = 88
+# a bracket group this narrow (a shape, an axis tuple, transpose(1, 0, 2, 3)) is never broken after a comma
+SHORT_GROUP = 24
 
 
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*?)\\end\{\1\}", re.S)
@@ -57,9 +59,11 @@ _CLOSE = re.compile(r"\\right(\\\}|\\rangle|\\rvert|\\rVert|[)\]|.])")
 
 def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
     """``tex`` broken into rows of at most ``width`` glyphs where it can be: before a + or − outside
-    every brace group and environment (a matrix keeps its rows), inside brackets too — a \\left …
-    \\right pair that a break splits becomes \\bigl … \\bigr, which may span rows. A piece with no
-    such + or − stays whole (and is scaled)."""
+    every brace group and environment (a matrix keeps its rows), inside brackets too, or after a
+    comma between a function's arguments (a convolution's gradient, conv2d(x…, (H(z) ⊙ …)…,
+    padding=1), has no + or − outside its brackets), the shallowest first — a \\left … \\right
+    pair that a break splits becomes \\bigl … \\bigr, which may span rows. A piece with no such
+    break stays whole (and is scaled)."""
     cuts, pairs, stack, depth, env, i = [], [], [], 0, 0, 0
     while i < len(tex):
         m_open, m_close = _OPEN.match(tex, i), _CLOSE.match(tex, i)
@@ -84,7 +88,13 @@ def _tex_rows(tex: str, width: int = TEX_LINE) -> list:
             depth -= 1
         elif c in "+-" and depth == 0 and env == 0 and i > 0 and tex[:i].rstrip()[-1:] not in ("", "(", "[", ",", "=", "+", "-", "{"):
             cuts.append((i, len(stack)))
+        elif c == "," and depth == 0 and env == 0 and stack:      # after a function's argument
+            cuts.append((i + 1, len(stack)))
         i += 1
+    commas = {i for i, c in enumerate(tex) if c == ","}
+    # never inside a short group, a shape or an axis tuple: reshape(N, 2, 2, 2) stays whole
+    short = [(o0, c1) for (o0, _), (_, c1) in pairs if _tex_width(tex[o0:c1]) <= SHORT_GROUP]
+    cuts = [(c, d) for c, d in cuts if c - 1 not in commas or not any(o0 < c - 1 < c1 for o0, c1 in short)]
     if _tex_width(tex) <= width or not cuts or len(pairs) != len(re.findall(r"\\left(?![a-zA-Z])", tex)):
         return [tex]          # (a bracket of a kind not read here: breaking could unbalance it)
     rows, start = [], 0

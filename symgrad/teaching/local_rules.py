@@ -36,8 +36,8 @@ def local_rule(eqn, i: int, disp: dict, graph):
         sub[R._RESULT] = _scalarize(disp[eqn.out.id])
         local = d.xreplace(sub)
         name = _batch_division(eqn, i, graph) or rule_name(body, R.ph(i))
-        if eqn.out.shape != ():
-            name += " (elementwise)"
+        if eqn.out.shape != ():       # relu's "... (subgradient convention), elementwise": one bracket
+            name += ", elementwise" if name.endswith(")") else " (elementwise)"
         return name, local
     if prim is R.logsumexp_p:
         return "log-sum-exp: its gradient is softmax(z)", None

@@ -4,6 +4,7 @@ anything else u₁, u₂, ...; and the tests on a node's expression the names de
 `symgrad.teaching.steps` unchanged."""
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -302,12 +303,14 @@ class Naming:
                 plan[vid] = (v, "a", k)
         todo = [(v, letter, k) for v, letter, k in plan.values() if v.id not in self.disp]
         deep = max((k for _, _, k in plan.values()), default=0) > 1
+        hidden = _activation_letter(self.used)
         count = defaultdict(int)
         for _, letter, k in todo:
             count[letter, k] += 1
         seen = defaultdict(int)
         for v, letter, k in todo:
-            name = f"{letter}^({k})" if deep else letter
+            shown = hidden if letter == "y" else letter
+            name = f"{shown}^({k})" if deep else shown
             if count[letter, k] > 1:                  # several neurons in one layer: z⁽¹⁾₁, z⁽¹⁾₂
                 seen[letter, k] += 1
                 name += f"_{seen[letter, k]}"
@@ -339,6 +342,19 @@ class Naming:
         while vid in self.alias:
             vid = self.consumers[vid][0].out.id
         return self.transparent.get(vid, vid)
+
+
+def _stem(name: str) -> str:
+    """A name's letters before its index: y for y, y₁, y1, y_pred, y^(1)."""
+    return re.match(r"[^_^\d']*", name).group(0)
+
+
+def _activation_letter(used) -> str:
+    """The letter of a layer's activation: y⁽ᵏ⁾ as 11-785 writes it, or cs231n's h⁽ᵏ⁾ where one of
+    the user's names already reads y (labels y, a target y_pred): y⁽¹⁾ beside the labels y reads as
+    two values of one thing. y again where h is taken too."""
+    stems = {_stem(str(n)) for n in used}
+    return next((c for c in ("y", "h") if c not in stems), "y")
 
 
 def _broadcast_like(e) -> bool:

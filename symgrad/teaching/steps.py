@@ -43,6 +43,7 @@ from .transposed_operand import transposes_distributed
 from .uses_note import used_times
 from . import statistics as _statistics
 from .logistic import sigma_form
+from .cancelled import cancelled
 from .forward_forms import numbers_outside_in_steps, scalar_numbers_outside
 from .negated_sum import minus_outside, sign_inside
 from .recognise import recognise
@@ -134,13 +135,23 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
 
     # gradient symbols: ∂L/∂n, or δ_k for a layer's pre-activation z_k in a matrix network
     gsym: dict[int, Any] = {}
+    deltas: set[int] = set()
     for vid in order:
         node = disp[vid]
         shape = g.producer[vid].out.shape
         is_z = bool(LAYER_Z.fullmatch(str(node))) and shape != () and vid not in nm.user_named
         gsym[vid] = partial(out_name, str(node), shape, delta=is_z, tensor=nm.tensor)
+        if is_z:
+            deltas.add(vid)
     for t, z in nm.transparent.items():
         gsym[t] = gsym.get(z)
+    # a layer's δ passed on unchanged (the sum rule of a conv's z = conv2d(x, w) + b) is the same
+    # value of the IR: the steps below it read δ⁽¹⁾, conv2d(x.transpose(…), δ⁽¹⁾.transpose(…)), not
+    # ∂L/∂u₁, a second name for it
+    passed_delta: dict[int, Any] = {}
+    for vid in order:
+        if vid in cot and vid in deltas:
+            passed_delta.setdefault(cot[vid].id, gsym[vid])
 
     # numbers
     vals: dict[int, Any] = {}
@@ -217,7 +228,7 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                     named_too[cot[o].id] = gsym[o]
                 continue
             o = nm.owner(eqn.out.id)
-            known[cot[eqn.out.id].id] = gsym[o]
+            known[cot[eqn.out.id].id] = passed_delta.get(cot[eqn.out.id].id, gsym[o])
         build = SympyBuilder(g, known)
         build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
         # a gradient that is a forward value itself (∂(y²/2)/∂y = y: one var of the IR) is named
@@ -299,6 +310,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                         e = plain
                 if eqn.out.id in nm.transposed:       # Q @ K.T: ∂L/∂K = (∂L/∂S).T @ Q
                     e = transposes_distributed(e)
+                if passed_delta and g.producer[vid].prim.leaf and o in nm.generic and eqn.prim is A.reshape_p:
+                    e = _through_reshape(e, c, g, known, passed_delta, cot[eqn.out.id].id)
                 subst.append([e])
                 built.append(e)
         rhs: list = []
@@ -310,6 +323,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         total = _tidy(sp.Add(*built) if shape == () else _matadd(built, shape))
         total = _given(total.xreplace(inline) if inline else total, given)
         total = gather(_softmax_named(total, softmaxes))  # softmax(z⁽²⁾, axis=1), not exp(z⁽²⁾ − u₁)
+        if shape == ():
+            total = cancelled(total)             # ŷ − y, not (−y/ŷ − (y − 1)/(1 − ŷ))·ŷ·(1 − ŷ)
         written = written_shape(nm, vid)     # the node as the forward pass writes it: its gradient too
         if written is not None:
             total = in_shape(total, written)
@@ -328,6 +343,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             full = _given(full.xreplace(nm.layers_after_names()), given)
         if full is not None and shape == () and logistic and _within(full, CLOSED_NODES):
             full = sigma_form(full, definitions, derivative_only=True)      # x₀·σ(s)·(1 − σ(s)), not exp(−w₂ − …)/(1 + exp(−s))²
+        if full is not None and shape == ():
+            full = cancelled(full)
         if full is not None and _lowered(full):    # a pool's lowering (windows, fold): no view shows it
             full = None
         if full is not None and written is not None:
@@ -516,6 +533,19 @@ def _adjoint_atoms(e) -> set:
     if not isinstance(e, sp.Basic):
         return set()
     return {a for a in sp.preorder_traversal(e) if isinstance(a, (Partial, MatPartial, TensorPartial))}
+
+
+def _through_reshape(e, c, g, known, passed_delta, via):
+    """A parameter that a reshape puts in place (a conv's bias, b.reshape(4, 1, 1)) with its
+    gradient written from the layer's δ, as the slides write ∂L/∂b = Σ δ: δ⁽¹⁾.sum(axis=(0, 2, 3)),
+    not (∂L/∂u₂).reshape(4) of the reshape's own u; ``e`` where that does not name a δ."""
+    through = {k: v for k, v in known.items() if k != via}
+    through.update(passed_delta)
+    try:
+        e2 = merge_reshapes(_tidy(SympyBuilder(g, through)(c)))
+    except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild: the reshape's name stays
+        return e
+    return e2 if _names_delta(e2) and _short(e2) else e
 
 
 def _names_delta(e) -> bool:
@@ -845,7 +875,12 @@ def _paths(vid, contribs, nm, root):
     out = []
     for seq in seqs:
         kept = [u for k, u in enumerate(seq) if k in (0, len(seq) - 1) or u not in nm.generic]
-        out.append([(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])])
+        path = [(str(nm.disp[a]), str(nm.disp[b])) for a, b in zip(kept, kept[1:])]
+        # paths that differ only in skipped u's are one path of the coarser graph, already summed
+        # in its first factor: logistic regression's ŷ feeds log(ŷ) and 1 − ŷ, and ∂L/∂b is
+        # ∂L/∂ŷ · ∂ŷ/∂z · ∂z/∂b once, not that product written twice (which would double it)
+        if path not in out:
+            out.append(path)
     return out
 
 

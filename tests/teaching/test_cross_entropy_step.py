@@ -38,7 +38,7 @@ def _lines(text, section):
 def test_the_cross_entropy_is_one_forward_line_and_one_step(n, over):
     text = _mlp(n)[0].render("unicode")
     fwd = _lines(text, "Forward pass:")
-    assert fwd == ["z⁽¹⁾ = x @ W₁ + b₁", "y⁽¹⁾ = relu(z⁽¹⁾)", "z⁽²⁾ = y⁽¹⁾ @ W₂ + b₂", "L = cross_entropy(z⁽²⁾, y)"], fwd
+    assert fwd == ["z⁽¹⁾ = x @ W₁ + b₁", "h⁽¹⁾ = relu(z⁽¹⁾)", "z⁽²⁾ = h⁽¹⁾ @ W₂ + b₂", "L = cross_entropy(z⁽²⁾, y)"], fwd
     back = _lines(text, "Backward pass")
     assert back[0].startswith("∂L/∂L = 1") and back[1].startswith("δ⁽²⁾ = "), back
     delta = back[1].split("    [")

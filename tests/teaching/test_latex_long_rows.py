@@ -36,8 +36,21 @@ def test_rows_fit_the_line_and_keep_the_text():
 
 
 def test_a_row_without_a_break_stays_whole():
-    tex = r"\operatorname{f}\left(" + ", ".join("x_{%d}" % k for k in range(60)) + r"\right)"
+    tex = r"\operatorname{f}\left(" + r" \cdot ".join("x_{%d}" % k for k in range(60)) + r"\right)"
     assert _tex_rows(tex) == [tex]
+
+
+def test_a_long_argument_list_breaks_after_its_commas_but_not_inside_a_shape():
+    # (twelfth session) a convolution's gradient, conv2d(x…, (H(z) ⊙ …)…, padding=1), has no + or −
+    # outside its brackets: it was one row scaled to a third; a shape inside it stays whole
+    tex = (r"\operatorname{f}\left(" + ", ".join("x_{%d}" % k for k in range(60))
+           + r", \operatorname{reshape}\left(N, 2, 2, 2\right)\right)")
+    rows = _tex_rows(tex)
+    assert len(rows) >= 3 and all(_tex_width(r) <= TEX_LINE for r in rows), [_tex_width(r) for r in rows]
+    assert all(r.endswith(",") for r in rows[:-1]) and not any(r.startswith(",") for r in rows), rows
+    assert any(r"\left(N, 2, 2, 2\right)" in r for r in rows), rows
+    plain = lambda t: re.sub(r"\\(left|right|bigl|bigr)|\s", "", t)       # noqa: E731
+    assert plain(" ".join(rows)) == plain(tex)
 
 
 def test_cnn_header_is_broken_into_readable_rows(tmp_path):

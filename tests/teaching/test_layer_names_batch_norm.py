@@ -26,7 +26,7 @@ def test_affine_then_batch_norm_then_relu():
     text = d.render("unicode")
     defs = _forward(text)
     assert defs["a⁽¹⁾"] == "x @ W₁ + b₁", defs
-    assert defs["y⁽¹⁾"] == "relu(z⁽¹⁾)" and defs["z⁽¹⁾"].endswith("+ β"), defs
+    assert defs["h⁽¹⁾"] == "relu(z⁽¹⁾)" and defs["z⁽¹⁾"].endswith("+ β"), defs
     assert not re.search(r"z⁽¹⁾[₁₂]", text), text
     assert "δ⁽¹⁾ = ∂L/∂z⁽¹⁾" in text and "∂L/∂W₁ = ∂L/∂a⁽¹⁾ · ∂a⁽¹⁾/∂W₁" in text
 

@@ -59,7 +59,7 @@ def test_a_batched_mlp_reads_layer_by_layer():
     lines = _backward(d.render("unicode"))
     heads = [li.split(" = ")[0] for li in lines]
     k = heads.index("δ⁽²⁾")
-    assert heads[k:k + 4] == ["δ⁽²⁾", "∂L/∂W₂", "∂L/∂b₂", "∂L/∂y⁽¹⁾"], heads
+    assert heads[k:k + 4] == ["δ⁽²⁾", "∂L/∂W₂", "∂L/∂b₂", "∂L/∂h⁽¹⁾"], heads
     assert heads[-3:] == ["δ⁽¹⁾", "∂L/∂W₁", "∂L/∂b₁"], heads
     _after_what_it_uses(lines)
 

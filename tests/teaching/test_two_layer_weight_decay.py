@@ -41,7 +41,7 @@ def test_the_forward_pass_computes_the_network_then_the_penalty():
     loss, wrt, at = _net()
     lines = sg.derive(loss, wrt).render("unicode").split("Backward pass")[0].splitlines()
     forward = [l.split(" = ")[0].strip() for l in lines[2:]]
-    assert forward[:4] == ["z⁽¹⁾", "y⁽¹⁾", "z⁽²⁾", "u₁"] and forward[-1] == "f", lines
+    assert forward[:4] == ["z⁽¹⁾", "h⁽¹⁾", "z⁽²⁾", "u₁"] and forward[-1] == "f", lines
     assert "cross_entropy" in lines[5] and lines[-1] == "  f = u₁ + u₇", lines
 
 
@@ -53,7 +53,7 @@ def test_the_backward_pass_and_the_gradient_read_the_data_term_first():
     assert steps.index("∂f/∂b₁") < steps.index("∂f/∂u₇"), steps      # the net's steps, then the penalty's
     grad = text.split("Gradient:")[1].splitlines()
     assert grad[1].startswith("  ∂f/∂W₁ = X.T @ δ⁽¹⁾ + "), grad
-    assert any(l.startswith("  ∂f/∂W₂ = y⁽¹⁾.T @ ") for l in grad), grad
+    assert any(l.startswith("  ∂f/∂W₂ = h⁽¹⁾.T @ ") for l in grad), grad
     for (_, _, value), want in zip(d.steps.gradients, _by_hand(at)):
         assert np.allclose(np.asarray(value, dtype=float), want), (value, want)
 
