@@ -386,6 +386,13 @@ class TensorExpr(TorchMethods, Expr):
     __truediv__, __rtruediv__ = _operator(_div, "/")
     __pow__, __rpow__ = _operator(sp.Pow, "**")
 
+    def _eval_power(self, e):
+        """SymPy's hook for sp.Pow(self, e) built directly (not through ``**``): norm(v)'s even powers
+        fold to Σ v² there too, as `_operator`'s ``**`` does (the same IR, no safe-at-zero root)."""
+        if _PLAIN or "power_of_root" not in BY_LATER_MODULES:
+            return None
+        return BY_LATER_MODULES["power_of_root"](self, e)
+
     def __neg__(self):
         if _PLAIN:
             return sp.Mul(sp.S.NegativeOne, self)
