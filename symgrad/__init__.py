@@ -17,6 +17,7 @@ from .errors import (ArgumentError, AxisError, BroadcastError, DataError, Intege
 from .frontend.functions import gather, leaky_relu, relu, sigmoid, softplus
 from .frontend.functions import (abs, elu, erf, exp, gelu, gelu_tanh, hardtanh, log, selu, silu,  # noqa: A004
                                  softsign, sqrt, tanh)
+from .frontend.functions import acos, asin, atan, cos, cosh, sin, sinh, tan
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
@@ -121,7 +122,7 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "gather", "stop_gradient",
-    "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
+    "tanh", "exp", "log", "sqrt", "abs", "erf", "sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
     "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
     "gaussian_nll_loss", "poisson_nll_loss",
