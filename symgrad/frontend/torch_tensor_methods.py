@@ -14,6 +14,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.xlogy(y), x.logaddexp(y)                             0·log 0 = 0; log(eˣ + eʸ) stable (a logsumexp)
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
+    x.diagonal(offset, dim1, dim2), x.diag(), x.trace()    sg.diagonal, sg.diag, sg.trace (tensor_diagonal)
     x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
     x.new_zeros(n, D), x.new_ones(...), x.new_full(s, v)   sg.zeros, sg.ones, sg.full (new_empty: refused)
 
@@ -200,6 +201,18 @@ class TorchMethods:
 
     def triu(self, diagonal=0):
         return self._later("triu")(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """torch's ``x.diagonal(offset, dim1, dim2)``: `symgrad.frontend.tensor_diagonal.diagonal`."""
+        return self._later("diagonal")(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        """torch's ``x.diag()``: of a vector the diagonal matrix, of a matrix its diagonal."""
+        return self._later("diag")(self, diagonal)
+
+    def trace(self):
+        """torch's ``x.trace()``: the sum of a matrix's diagonal."""
+        return self._later("trace")(self)
 
     def index_select(self, dim, index):
         """torch's ``x.index_select(dim, idx)``: ``sg.take(x, idx, axis=dim)`` (idx an integer vector)."""
