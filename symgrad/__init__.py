@@ -41,6 +41,7 @@ from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, full_like, ones, ones_like, swapaxes, tril, triu, zeros, zeros_like
 from .frontend.tensor_arange import arange
 from .frontend.tensor_index_add import index_add
+from .frontend import tensor_scatter as _tensor_scatter  # noqa: F401 - registers x.scatter (torch's)
 from .frontend.grid_sample import affine_grid, grid_sample
 from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
                                         l1_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,

@@ -16,6 +16,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
     x.diagonal(offset, dim1, dim2), x.diag(), x.trace()    sg.diagonal, sg.diag, sg.trace (tensor_diagonal)
     x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
+    x.scatter(d, idx, src)                                 src written at idx (a mixture of experts' top-k gates)
     x.new_zeros(n, D), x.new_ones(...), x.new_full(s, v)   sg.zeros, sg.ones, sg.full (new_empty: refused)
 
 >>> import symgrad as sg
@@ -253,6 +254,13 @@ class TorchMethods:
         """torch's ``x.scatter_add(dim, index, src)`` with 1-D ids repeated over the other axes:
         `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
         return self._later("scatter_add")(self, dim, index, src)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """torch's ``x.scatter(dim, index, src)``: `symgrad.frontend.tensor_scatter.scatter`."""
+        return self._later("scatter")(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "scatter")
 
     def scatter_add_(self, *args, **kwargs):
         raise self._later("in_place_refusal")(self, "scatter_add")
