@@ -49,6 +49,7 @@ from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten
                                         tanhshrink, threshold)
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_diagonal import diag, diagonal, trace
+from .frontend.tensor_products import cumprod, prod
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
@@ -133,7 +134,7 @@ __all__ = [
     "take_along_axis", "embedding", "index_add", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
-    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "linear", "layer_norm", "rms_norm",
+    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

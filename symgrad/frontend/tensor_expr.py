@@ -689,6 +689,15 @@ class TensorExpr(TorchMethods, Expr):
         """``x.cumsum(1)``, NumPy's and torch's: ``sg.cumsum(x, axis=1)``."""
         return BY_LATER_MODULES["cumsum"](self, axis=axis if dim is None else dim)
 
+    def cumprod(self, dim=None, *, axis=None):
+        """``x.cumprod(1)``, NumPy's and torch's: ``sg.cumprod(x, axis=1)``."""
+        return BY_LATER_MODULES["cumprod"](self, axis=axis if dim is None else dim)
+
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``x.prod(1)``, NumPy's and torch's: ``sg.prod(x, axis=1)``."""
+        return BY_LATER_MODULES["prod"](self, axis=axis if dim is None else dim,
+                                        keepdims=keepdim if keepdims is None else keepdims)
+
     def norm(self, p=2, dim=None, keepdim=False):
         """torch's ``x.norm(p, dim, keepdim)``: ``sg.norm(x, p, axis=dim, keepdims=keepdim)``."""
         return BY_LATER_MODULES["norm"](self, p, axis=dim, keepdims=keepdim)
