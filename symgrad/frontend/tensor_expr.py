@@ -503,6 +503,21 @@ class TensorExpr(TorchMethods, Expr):
         # raise for a symbolic first axis; an expression is true, as any SymPy expression
         return True
 
+    def _no_value(self, how):
+        """torch code's ``loss.item()``, ``float(loss)``, ``math.exp(x)`` in a declaration:
+        it is symbolic and has no value yet (SymPy's own message was "Cannot convert expression to
+        float", or an AttributeError)."""
+        return ArgumentError(f"{how} of {self}: a declaration is symbolic, with no value until it runs; its "
+                             f"value comes from sg.numeric(f, values) or a compiled program (prog.loss(values, "
+                             f"batch)). Inside a declaration write the function of the tensor (sg.exp(x), "
+                             f"sg.log(x), not math's)")
+
+    def __float__(self):
+        raise self._no_value("float()")
+
+    def item(self):
+        raise self._no_value(".item()")
+
     def __array__(self, dtype=None, copy=None):
         # np.asarray(x): the expression as a 0-d object array, as before __len__ existed (NumPy
         # would otherwise read x as a sequence of x[0], x[1], ... since it has __len__ now)
