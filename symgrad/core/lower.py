@@ -344,11 +344,19 @@ def _matpow(low, e, args):
 
 
 def _matpow_children(low, e):
-    _matrix_power_exponent(e)           # refuse before lowering the base
+    n = _matrix_power_exponent(e)       # refuse before lowering the base
+    if isinstance(e.base, sp.DiagMatrix):
+        # diag(v)ⁿ = diag(vⁿ) entry by entry: diag(s)⁻¹ (a diagonal Gaussian's precision) is diag(1/s),
+        # not a general n×n inverse whose gradient reads −Yᵀ·Ȳ·Yᵀ
+        return (sp.DiagMatrix(sp.HadamardPower(e.base.args[0], n)),)
     return (e.base,)
 
 
-_on(sp.MatPow)(_Handler(_matpow_children, _matpow))
+def _matpow_or_diag(low, e, args):
+    return args[0] if isinstance(e.base, sp.DiagMatrix) else _matpow(low, e, args)
+
+
+_on(sp.MatPow)(_Handler(_matpow_children, _matpow_or_diag))
 
 
 def _applyfunc_children(low, e):

@@ -70,3 +70,23 @@ def test_compiled_step_is_unchanged_and_torchs():
     want = _torch_grads(lambda v, W, x: x.T @ torch.diag(v[:, 0]) @ W @ x)
     np.testing.assert_allclose(g["v"], want["v"], rtol=1e-12)
     np.testing.assert_allclose(g["W"], want["W"], rtol=1e-12)
+
+
+def test_inverse_and_powers_of_diag_are_entrywise():
+    """diag(s)⁻¹ (a diagonal Gaussian's precision) lowers as diag(1/s): its gradient has no general
+    inverse in it (it read −Yᵀ·Ȳ·Yᵀ of an n×n inverse), and its values are torch's; diag(v)² is diag(v²)."""
+    s, mu = sp.MatrixSymbol("s", 3, 1), sp.MatrixSymbol("mu", 3, 1)
+    f = sp.Rational(1, 2) * (x - mu).T * sp.DiagMatrix(s).inv() * (x - mu)
+    gmu, gs = sg.grad(f, [mu, s])
+    assert not (gmu.atoms(sp.Inverse) | gs.atoms(sp.Inverse)), (gmu, gs)
+    assert "  u₅ = diag(u₄)" in str(sg.derive(f, s))
+    vals = {"s": rng.uniform(0.5, 2, size=(3, 1)), "mu": rng.normal(size=(3, 1)), "x": VALS["x"]}
+    t = {k: torch.tensor(a, requires_grad=True) for k, a in vals.items()}
+    (0.5 * (t["x"] - t["mu"]).T @ torch.linalg.inv(torch.diag(t["s"][:, 0])) @ (t["x"] - t["mu"])).sum().backward()
+    np.testing.assert_allclose(np.asarray(sg.numeric(gs, vals), float), t["s"].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(sg.numeric(gmu, vals), float), t["mu"].grad.numpy(), rtol=1e-12)
+    prog = sg.compile(f, params=[mu, s], inputs=[x], dtype="float64")
+    got = prog.grad({"mu": vals["mu"], "s": vals["s"]}, {"x": vals["x"].T})
+    np.testing.assert_allclose(got["s"], t["s"].grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(sg.numeric(sp.DiagMatrix(v) ** 2, VALS), float),
+                               np.diag(VALS["v"][:, 0] ** 2), rtol=1e-15)
