@@ -17,6 +17,7 @@ from .errors import (ArgumentError, AxisError, BroadcastError, DataError, Intege
 from .frontend.functions import gather, leaky_relu, relu, sigmoid, softplus
 from .frontend.functions import (abs, elu, erf, exp, gelu, gelu_tanh, hardtanh, log, selu, silu,  # noqa: A004
                                  softsign, sqrt, tanh)
+from .frontend.functions import acos, asin, atan, cos, cosh, sin, sinh, tan
 from .frontend.tensor import (as_tensor, broadcast, concat, elementwise, embedding, max, mean, min,
                               one_hot, stack, sum, take, take_along_axis, tensor, var, where)
 from .frontend.tensor_softmax import cross_entropy, log_softmax, logsumexp, softmax
@@ -40,12 +41,15 @@ from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, full_like, ones, ones_like, swapaxes, tril, triu, zeros, zeros_like
 from .frontend.tensor_arange import arange
 from .frontend.tensor_index_add import index_add
+from .frontend import tensor_scatter as _tensor_scatter  # noqa: F401 - registers x.scatter (torch's)
 from .frontend.grid_sample import affine_grid, grid_sample
 from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
                                         l1_loss, mse_loss, multi_margin_loss, multilabel_soft_margin_loss,
                                         pixel_unshuffle, smooth_l1_loss, soft_margin_loss, softmin, softshrink,
                                         tanhshrink, threshold)
 from .frontend.tensor_einsum import einsum
+from .frontend.tensor_diagonal import diag, diagonal, trace
+from .frontend.tensor_products import cumprod, prod
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
@@ -121,7 +125,7 @@ __all__ = [
     "sigmoid", "relu", "leaky_relu", "softplus", "softmax", "log_softmax", "logsumexp", "sum",
     "elementwise", "mse", "l1", "hinge", "bce", "cross_entropy", "kl_div", "multi_margin", "dense", "mlp", "MLP",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "gather", "stop_gradient",
-    "tanh", "exp", "log", "sqrt", "abs", "erf", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
+    "tanh", "exp", "log", "sqrt", "abs", "erf", "sin", "cos", "tan", "sinh", "cosh", "asin", "acos", "atan", "gelu", "gelu_tanh", "silu", "elu", "selu", "softsign",
     "hardtanh", "clip", "maximum", "minimum", "std", "huber", "smooth_l1", "pairwise_distance", "cdist",
     "triplet_margin_loss", "topk", "cosine_embedding_loss", "margin_ranking_loss",
     "gaussian_nll_loss", "poisson_nll_loss",
@@ -130,7 +134,7 @@ __all__ = [
     "take_along_axis", "embedding", "index_add", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
-    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "linear", "layer_norm", "rms_norm",
+    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -153,7 +153,7 @@ def _reverse(what: str, f, wrt, mode: str, policy: Subgradients):
     wrt vars, gradient vars, steps)``; nothing is converted back to SymPy yet."""
     flat = _check_arguments(what, f, wrt, mode, policy)
     graph = Graph(policy)
-    low = Lowering(graph, params=flat)
+    low = Lowering(graph, params=flat, diag_ops=True)
     f = as_maps(as_expr(f, "f", symbols=flat))   # text is parsed, never evaluated; applyfunc as f(M)
     out = _scalar_output(graph, low(f), f)
     if what in ("grad", "hessian"):   # log(softmax(z)) as log_softmax(z): finite where torch's is (sg.derive
@@ -271,7 +271,7 @@ def jacobian(F, wrt, *, mode: str = "reverse", policy: Subgradients = DEFAULT) -
     if is_tensor_case(F, flat):               # tensors: an array shaped F.shape + w.shape
         return tensor_jacobian(F, wrt, flat, mode, policy)
     graph = Graph(policy)
-    low = Lowering(graph, params=flat)
+    low = Lowering(graph, params=flat, diag_ops=True)
     outs = _outputs(F, low)
     wrt_vars = [low.leaf(w) for w in flat]
     return jacobian_matrix(graph, low.exprs, outs, wrt_vars, mode)

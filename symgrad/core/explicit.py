@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.tensor.array.expressions import ArrayElement
 
 from . import array_rules as A
+from . import diag_rules as DR
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
 from ..frontend.tensor import TensorExpr
@@ -107,7 +108,7 @@ OBJECT_IMPLS = {
     A.rsum_p: lambda args, params: np.sum(_objects(args[0]), axis=params[0], keepdims=True),
 }
 AS_IMPL = {R.matmul_p, R.transpose_p, A.reshape_p, A.permute_p, A.expand_p, A.slice_p, A.concat_p,
-           A.bmatmul_p}
+           A.bmatmul_p, DR.diag_p, DR.diagonal_p}
 
 
 def explicit(graph: Graph, outs: Sequence[Var], memo: dict | None = None) -> list:
@@ -130,8 +131,8 @@ def explicit(graph: Graph, outs: Sequence[Var], memo: dict | None = None) -> lis
                 f"the entries of this Jacobian cannot be written out: it goes through "
                 f"{getattr(eqn.prim, 'rule', None) or eqn.prim.name}, whose entries depend on the "
                 f"values (which entry is largest, which label), not on a formula; written out are "
-                f"elementwise functions, sums, products, reshapes, transposes, slices, concatenation "
-                f"and log-sum-exp. Take sg.grad of a reduction (sg.sum(F * u)) instead, or "
+                f"elementwise functions, sums, products, reshapes, transposes, slices, concatenation, "
+                f"diagonals and log-sum-exp. Take sg.grad of a reduction (sg.sum(F * u)) instead, or "
                 f"sg.numeric at a point")
     return [env[v.id] for v in outs]
 

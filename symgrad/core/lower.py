@@ -18,6 +18,7 @@ from sympy.core.function import AppliedUndef, Application
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from . import diag_rules as DR
 from . import matrix_inverse as MI
 from . import rules as R
 from ..errors import ShapeError, UnsupportedError
@@ -49,9 +50,12 @@ class Lowering:
     other free symbol an ``input`` leaf. ``self.exprs`` maps each var it made back to its SymPy
     expression (the forward values keep the user's own form when converted back)."""
 
-    def __init__(self, graph: Graph, params=()):
+    def __init__(self, graph: Graph, params=(), *, diag_ops: bool = False):
         self.graph = graph
         self.params = set(params)
+        # DiagMatrix / DiagonalOf as one diag / diagonal equation each (a derivation's steps, see
+        # `symgrad.core.diag_rules`), else as the broadcast and ewise they compute (the compiler's)
+        self.diag_ops = diag_ops
         self.memo: dict[sp.Basic, Var] = {}
         self.exprs: dict[int, sp.Basic] = {}
         self.sums: dict[frozenset, Var] = {}           # the terms of each sum lowered -> its var
@@ -340,11 +344,19 @@ def _matpow(low, e, args):
 
 
 def _matpow_children(low, e):
-    _matrix_power_exponent(e)           # refuse before lowering the base
+    n = _matrix_power_exponent(e)       # refuse before lowering the base
+    if isinstance(e.base, sp.DiagMatrix):
+        # diag(v)ⁿ = diag(vⁿ) entry by entry: diag(s)⁻¹ (a diagonal Gaussian's precision) is diag(1/s),
+        # not a general n×n inverse whose gradient reads −Yᵀ·Ȳ·Yᵀ
+        return (sp.DiagMatrix(sp.HadamardPower(e.base.args[0], n)),)
     return (e.base,)
 
 
-_on(sp.MatPow)(_Handler(_matpow_children, _matpow))
+def _matpow_or_diag(low, e, args):
+    return args[0] if isinstance(e.base, sp.DiagMatrix) else _matpow(low, e, args)
+
+
+_on(sp.MatPow)(_Handler(_matpow_children, _matpow_or_diag))
 
 
 def _applyfunc_children(low, e):
@@ -386,6 +398,8 @@ def _diag_matrix(low, e, args):
         raise ShapeError(f"DiagMatrix takes a column or a row; {e.args[0]} has shape {format_shape(a.shape)}"
                          f" (the diagonal of a square matrix M is sp.DiagonalOf(M))")
     col = a if R.dims_equal(a.shape[1], 1) else R.transpose(g, a)
+    if low.diag_ops:
+        return DR.diag(g, col)
     n = col.shape[0]
     return R.ewise(g, R.ph(0) * R.ph(1), R.broadcast(g, col, (n, n)), R.const(g, sp.Identity(n), (n, n)),
                    shape=(n, n))
@@ -396,6 +410,8 @@ def _diagonal_of(low, e, args):
     (a,) = args
     if a.shape == () or not R.dims_equal(a.shape[0], a.shape[1]):
         raise ShapeError(f"DiagonalOf takes a square matrix; {e.arg} has shape {format_shape(a.shape)}")
+    if low.diag_ops:
+        return DR.diagonal(low.graph, a)
     masked = R.ewise(low.graph, R.ph(0) * R.ph(1), a, R.const(low.graph, sp.Identity(a.shape[0]), a.shape),
                      shape=a.shape)
     return R.reduce_sum(low.graph, masked, 1)

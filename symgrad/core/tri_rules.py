@@ -14,6 +14,8 @@ import numpy as np
 import sympy as sp
 
 from . import lower as L
+from . import rules as R
+from .placeholders import ph
 from .array_rules import _prim, _targs
 from .ir import Graph, Var
 from ..frontend import tensor_tri as TT
@@ -35,6 +37,8 @@ for _p, _np, _upper in ((tril_p, np.tril, False), (triu_p, np.triu, True)):
                                                                  sp.true if u else sp.false))(_upper)
 del _p, _np, _upper
 
+L._on(TT.Eye)(L._Handler(lambda low, e: e.parts(),           # eye(n, m, k): tril(ones, k) ⊙ triu(ones, k)
+                         lambda low, e, a: R.ewise(low.graph, ph(0) * ph(1), a[0], a[1], shape=a[0].shape)))
 L._on(TT.Tri)(L._Handler(lambda low, e: (e.x,), lambda low, e, a: tri(low.graph, a[0], e.k, e.upper)))
 
 __all__ = ["tril_p", "triu_p", "tri"]

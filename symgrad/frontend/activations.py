@@ -176,7 +176,8 @@ class softplus(_Activation):
 
 # The SymPy functions people apply to a whole matrix, and the sg.<name> that maps them over it.
 MATRIX_SPELLINGS = {"tanh": "tanh", "exp": "exp", "log": "log", "sqrt": "sqrt", "Abs": "abs",
-                    "erf": "erf", "sin": None, "cos": None, "sinh": None, "cosh": None}
+                    "erf": "erf", "sin": "sin", "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh",
+                    "asin": "asin", "acos": "acos", "atan": "atan"}
 
 
 

@@ -232,6 +232,12 @@ log = _mapping(sp.log, "log")
 sqrt = _mapping(sp.sqrt, "sqrt")
 abs = _mapping(sp.Abs, "abs")     # noqa: A001 - sg.abs, as numpy.abs / torch.abs
 erf = _mapping(sp.erf, "erf")
+# torch.sin / torch.cos ... as sg.sin / sg.cos (rotary embeddings with learned frequencies, periodic
+# features): SymPy's function of a scalar or a tensor, entry by entry of a matrix (twelfth session;
+# sg.cos was an AttributeError, and sp.cos(W*x) of a matrix named only sg.elementwise)
+sin, cos, tan = _mapping(sp.sin, "sin"), _mapping(sp.cos, "cos"), _mapping(sp.tan, "tan")
+sinh, cosh = _mapping(sp.sinh, "sinh"), _mapping(sp.cosh, "cosh")
+asin, acos, atan = _mapping(sp.asin, "asin"), _mapping(sp.acos, "acos"), _mapping(sp.atan, "atan")
 
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 # The functions by topic; this module gathers them (import from here).
 from .elementwise_map import (  # noqa: F401
     abs, _d, elementwise, Entry, _entrywise_text, erf, exp, _LATEX_STANDIN, log, Map, _mapping, _on_tensor,
-    _power, _printed, _PRINTED, sqrt, _t, tanh, _TENSOR_HOOK, _tensor_inside)
+    _power, _printed, _PRINTED, sqrt, _t, tanh, _TENSOR_HOOK, _tensor_inside,
+    sin, cos, tan, sinh, cosh, asin, acos, atan)
 from .activations import (  # noqa: F401
     _Activation, _ACTIVATION_NAMES, ACTIVATIONS, clip, clip_derivative, elu, gelu, _GELU_C, gelu_tanh,
     hardtanh, leaky_relu, matrix_function_message, MATRIX_SPELLINGS, relu, selu, SELU_ALPHA, SELU_SCALE,

@@ -126,13 +126,33 @@ def _getitem(self, key):
 class _NotIterableProbe:
     """``Expr._iterable`` for SymPy's ``iterable()``: False for an expression whose ``__getitem__`` is
     `_getitem` (iter() of it would otherwise succeed by Python's sequence fallback); absent — an
-    ``AttributeError`` — for a subclass with its own ``__getitem__`` or ``__iter__``, as before."""
+    ``AttributeError`` — for a subclass with its own ``__getitem__`` or ``__iter__``, as before.
+
+    The answer is a class's, found once per class and kept in `_PROBED` (``iterable()`` asks twice a
+    call, ``hasattr`` then the value, and SymPy calls it thousands of times in expand, series and
+    lambdify): keyed by ``id`` with the class kept beside it — a class's own hash can be SymPy's
+    (``Function('f')``'s hashes its name and assumptions: 12 µs a probe) — and emptied past
+    `_PROBED_MAX` classes, so classes made on the fly (``Function(f"g{i}")``) are not held for
+    ever. A class given a ``__getitem__`` or ``__iter__`` after it was first probed keeps its first
+    answer. `bench/iterable_probe_cost.py` times it."""
+    __slots__ = ()
 
     def __get__(self, e, owner=None):
         k = owner if e is None else type(e)
-        if getattr(k, "__getitem__", None) is _getitem and getattr(k, "__iter__", None) is None:
+        seen, answer = _PROBED.get(id(k), _NOT_PROBED)
+        if seen is not k:
+            answer = getattr(k, "__getitem__", None) is _getitem and getattr(k, "__iter__", None) is None
+            if len(_PROBED) >= _PROBED_MAX:
+                _PROBED.clear()
+            _PROBED[id(k)] = (k, answer)
+        if answer:
             return False
         raise AttributeError("_iterable")
+
+
+_PROBED: dict = {}              # id(class) → (class, whether iterable() says False for it)
+_PROBED_MAX = 4096
+_NOT_PROBED = (None, None)
 
 
 class _MaskOfComparison:

@@ -24,8 +24,17 @@ is NumPy's: the indices that appear once, in alphabetical order.
 product whose batch axes broadcast (a size 1 against n). It is written out as fresh letters, one per
 such axis, aligned from the right; without ``->`` they lead the output, as NumPy's.
 
-The subscripts are parsed (letters, ``...``, one optional ``->``, commas, spaces); repeated indices in
-one operand (a diagonal, ``"ii->i"``) are refused with an error naming them.
+An index repeated in one operand reads its diagonal, as NumPy's and torch's: ``"ii->i"`` is the
+diagonal, ``"ii->"`` (or ``"ii"``) the trace, ``"bii->bi"`` a batch of diagonals. It is written as
+the operand times an identity mask on those two axes, summed over the second: its gradient is the
+output's gradient on the diagonal, 0 elsewhere (n² entries: fine for the sizes of a layer's
+matrices). An index repeated in the output (``"i->ii"``) is refused, as by NumPy.
+
+The subscripts are parsed (letters, ``...``, one optional ``->``, commas, spaces).
+
+>>> a = sg.tensor("a", (3, 3))
+>>> sg.einsum("ii->i", a).shape, sg.einsum("ii->", a).shape
+((3,), ())
 
 >>> x, w = sg.tensor("x", (N, 5, 3)), sg.tensor("w", (3, 4))
 >>> sg.einsum("...d,de->...e", x, w).shape
@@ -59,12 +68,11 @@ def _parse(subscripts, n, shown=None):
                                 f"a-z, A-Z, operands separated by ',', the output after '->'")
     if len(terms) != n:
         raise ArgumentError(f"einsum {subscripts!r} names {len(terms)} operand(s) but {n} were given")
-    for part in terms + ([out] if arrow else []):
-        twice = sorted({ch for ch in part if part.count(ch) > 1})
-        if twice:
-            raise ArgumentError(f"einsum {subscripts!r}: the index {twice[0]!r} appears twice in {part!r} "
-                                f"(a diagonal), which is not supported; take the diagonal with a mask "
-                                f"(x * sg.tril(sg.triu(sg.ones((n, n))))).sum(axis=-1)")
+    twice = sorted({ch for ch in out if out.count(ch) > 1})
+    if arrow and twice:
+        raise ArgumentError(f"einsum {subscripts!r}: the output index {twice[0]!r} appears twice in {out!r}; "
+                            f"an output names each index once (as NumPy's). A diagonal matrix of v is "
+                            f"v[:, None] * sg.eye(n)")
     if not arrow:
         every = "".join(terms)
         out = "".join(sorted(ch for ch in set(every) if every.count(ch) == 1))
@@ -124,6 +132,23 @@ def _ellipsis(subscripts, xs):
     return ",".join(new_terms) + "->" + out, new_xs
 
 
+def _diagonals(x, idx, subscripts):
+    """x with each index repeated in ``idx`` read on its diagonal: x ⊙ I on the first two axes of that
+    index, summed over the second (``"ii"`` → the diagonal ``"i"``), until every index is once."""
+    from .tensor_tri import eye
+    while len(set(idx)) < len(idx):
+        ch = next(c for c in idx if idx.count(c) > 1)
+        p = idx.index(ch)
+        q = idx.index(ch, p + 1)
+        if not T.dims_equal(x.shape[p], x.shape[q]):
+            raise ShapeError(f"einsum {subscripts!r}: the index {ch!r} is repeated in {idx!r} (a diagonal) over "
+                             f"axes of sizes {x.shape[p]} and {x.shape[q]} of {x}; a diagonal takes equal sizes")
+        n = x.shape[p]
+        mask = T.reshape(eye(n), tuple(n if k in (p, q) else 1 for k in range(x.ndim)))
+        x, idx = T.sum(x * mask, axis=q), idx[:q] + idx[q + 1:]
+    return x, idx
+
+
 def _sum_out(x, idx, keep):
     """Σ over x's indices that are not in ``keep``."""
     drop = tuple(i for i, ch in enumerate(idx) if ch not in keep)
@@ -171,10 +196,11 @@ def einsum(subscripts, *operands):
     written, xs = _ellipsis(subscripts, xs)
     terms, out = _parse(written, len(xs), subscripts)
     sizes: dict = {}
-    for x, t in zip(xs, terms):
+    for j, (x, t) in enumerate(zip(xs, terms)):
         if len(t) != x.ndim:
             raise ShapeError(f"einsum {subscripts!r}: {t!r} names {len(t)} axes but {x} has {x.ndim} "
                              f"(shape {T.fmt(x.shape)})")
+        xs[j], terms[j] = x, t = _diagonals(x, t, subscripts)
         for ch, d in zip(t, x.shape):
             if ch in sizes and not T.dims_equal(sizes[ch], d):
                 raise ShapeError(f"einsum {subscripts!r}: the index {ch!r} has size {sizes[ch]} in one operand "

@@ -386,6 +386,13 @@ class TensorExpr(TorchMethods, Expr):
     __truediv__, __rtruediv__ = _operator(_div, "/")
     __pow__, __rpow__ = _operator(sp.Pow, "**")
 
+    def _eval_power(self, e):
+        """SymPy's hook for sp.Pow(self, e) built directly (not through ``**``): norm(v)'s even powers
+        fold to Σ v² there too, as `_operator`'s ``**`` does (the same IR, no safe-at-zero root)."""
+        if _PLAIN or "power_of_root" not in BY_LATER_MODULES:
+            return None
+        return BY_LATER_MODULES["power_of_root"](self, e)
+
     def __neg__(self):
         if _PLAIN:
             return sp.Mul(sp.S.NegativeOne, self)
@@ -495,6 +502,21 @@ class TensorExpr(TorchMethods, Expr):
         # defined because __len__ is: Python would otherwise take len(x) == 0 for falsity, and
         # raise for a symbolic first axis; an expression is true, as any SymPy expression
         return True
+
+    def _no_value(self, how):
+        """torch code's ``loss.item()``, ``float(loss)``, ``math.exp(x)`` in a declaration:
+        it is symbolic and has no value yet (SymPy's own message was "Cannot convert expression to
+        float", or an AttributeError)."""
+        return ArgumentError(f"{how} of {self}: a declaration is symbolic, with no value until it runs; its "
+                             f"value comes from sg.numeric(f, values) or a compiled program (prog.loss(values, "
+                             f"batch)). Inside a declaration write the function of the tensor (sg.exp(x), "
+                             f"sg.log(x), not math's)")
+
+    def __float__(self):
+        raise self._no_value("float()")
+
+    def item(self):
+        raise self._no_value(".item()")
 
     def __array__(self, dtype=None, copy=None):
         # np.asarray(x): the expression as a 0-d object array, as before __len__ existed (NumPy
@@ -681,6 +703,15 @@ class TensorExpr(TorchMethods, Expr):
     def cumsum(self, dim=None, *, axis=None):
         """``x.cumsum(1)``, NumPy's and torch's: ``sg.cumsum(x, axis=1)``."""
         return BY_LATER_MODULES["cumsum"](self, axis=axis if dim is None else dim)
+
+    def cumprod(self, dim=None, *, axis=None):
+        """``x.cumprod(1)``, NumPy's and torch's: ``sg.cumprod(x, axis=1)``."""
+        return BY_LATER_MODULES["cumprod"](self, axis=axis if dim is None else dim)
+
+    def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """``x.prod(1)``, NumPy's and torch's: ``sg.prod(x, axis=1)``."""
+        return BY_LATER_MODULES["prod"](self, axis=axis if dim is None else dim,
+                                        keepdims=keepdim if keepdims is None else keepdims)
 
     def norm(self, p=2, dim=None, keepdim=False):
         """torch's ``x.norm(p, dim, keepdim)``: ``sg.norm(x, p, axis=dim, keepdims=keepdim)``."""

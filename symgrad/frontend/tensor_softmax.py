@@ -126,7 +126,23 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
         return F.logsumexp(x)
     keepdims = T._keepdims(keepdims, "logsumexp")
     x = T.as_tensor(x)
+    if isinstance(axis, (tuple, list, sp.Tuple)):
+        return _logsumexp_over(x, T._axes(axis, x.ndim, "logsumexp", x), keepdims)
     return LogSumExpT(x, sp.Integer(_axis_of(x, axis, "logsumexp")), sp.true if keepdims else sp.false)
+
+
+def _logsumexp_over(x, axes, keepdims):
+    """log Σ exp(x) over several axes (torch's ``x.logsumexp(dim=(1, 2))``): those axes moved last and
+    merged into one by a reshape, then one logsumexp over it (its stable form and softmax gradient)."""
+    if len(axes) == 1:
+        return logsumexp(x, axes[0], keepdims)
+    rest = tuple(i for i in range(x.ndim) if i not in axes)
+    merged = T.reshape(T.permute(x, rest + tuple(axes)),
+                       tuple(x.shape[i] for i in rest) + (sp.Mul(*[sp.sympify(x.shape[i]) for i in axes]),))
+    out = LogSumExpT(merged, sp.Integer(len(rest)), sp.false)
+    if keepdims:
+        out = T.reshape(out, tuple(1 if i in axes else x.shape[i] for i in range(x.ndim)))
+    return T.as_tensor(out)
 
 
 @keywords()

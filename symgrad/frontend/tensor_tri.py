@@ -157,6 +157,35 @@ def _size_args(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list, Tuple)) else size
 
 
+class Eye(T.TensorExpr):
+    """np.eye(n, m, k) as one node: it prints ``eye(3)``, ``eye(N)``, ``eye(3, 4, k=1)`` (twelfth
+    session: ``tril(ones((N, N)))*triu(ones((N, N)))``, so CLIP's gradient read ``softmax(s, axis=1)/N
+    - tril(ones((N, N)))*triu(ones((N, N)))/N``), and lowers to what it is, `parts`:
+    tril(ones, k) ⊙ triu(ones, k) (`symgrad.core.tri_rules`)."""
+
+    _data = ()                   # n, m, k are sizes, not symbols of the data
+    is_number = False            # its arguments are numbers, but it is an array, not a scalar constant
+
+    @property
+    def shape(self):
+        return tuple(int(d) if d.is_Integer else d for d in self.args[:2])
+
+    def parts(self):
+        """(tril(ones, k), triu(ones, k)), whose product this is."""
+        square, k = full(self.shape, 1), int(self.args[2])
+        return Tri(square, sp.Integer(k), sp.false), Tri(square, sp.Integer(k), sp.true)
+
+    def _sympystr(self, printer):
+        n, m, k = self.args
+        return "eye(" + printer._print(n) + (f", {printer._print(m)}" if m != n or k else "") + \
+            (f", k={k}" if k else "") + ")"
+
+    def _latex(self, printer):
+        n, m, k = self.args
+        inside = printer._print(n) + (", " + printer._print(m) if m != n or k else "") + (f", k={k}" if k else "")
+        return r"\operatorname{eye}\left(%s\right)" % inside
+
+
 def eye(n, m=None, k=0):
     """np.eye(n, m, k) / torch.eye(n, m): ones on the k-th diagonal, zeros elsewhere; n and m may be
     the batch size N. ``tril(ones) * triu(ones)``, so it needs no primitive of its own. InfoNCE /
@@ -170,8 +199,9 @@ def eye(n, m=None, k=0):
     """
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
         raise ArgumentError(f"eye: k= (the diagonal) must be an integer, got {k!r}")
-    square = ones((n, n if m is None else m))
-    return tril(square, int(k)) * triu(square, int(k))
+    shape = _size("eye", (n, n if m is None else m), None, None)
+    shape = tuple(T._dim(d) for d in shape)
+    return Eye(sp.sympify(shape[0]), sp.sympify(shape[1]), sp.Integer(int(k)))
 
 
 def swapaxes(x, a, b):

@@ -14,7 +14,9 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.xlogy(y), x.logaddexp(y)                             0·log 0 = 0; log(eˣ + eʸ) stable (a logsumexp)
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
+    x.diagonal(offset, dim1, dim2), x.diag(), x.trace()    sg.diagonal, sg.diag, sg.trace (tensor_diagonal)
     x.index_add(d, idx, src)                               sg.index_add (x.scatter_add of repeated ids too)
+    x.scatter(d, idx, src)                                 src written at idx (a mixture of experts' top-k gates)
     x.new_zeros(n, D), x.new_ones(...), x.new_full(s, v)   sg.zeros, sg.ones, sg.full (new_empty: refused)
 
 >>> import symgrad as sg
@@ -201,6 +203,18 @@ class TorchMethods:
     def triu(self, diagonal=0):
         return self._later("triu")(self, diagonal)
 
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """torch's ``x.diagonal(offset, dim1, dim2)``: `symgrad.frontend.tensor_diagonal.diagonal`."""
+        return self._later("diagonal")(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        """torch's ``x.diag()``: of a vector the diagonal matrix, of a matrix its diagonal."""
+        return self._later("diag")(self, diagonal)
+
+    def trace(self):
+        """torch's ``x.trace()``: the sum of a matrix's diagonal."""
+        return self._later("trace")(self)
+
     def index_select(self, dim, index):
         """torch's ``x.index_select(dim, idx)``: ``sg.take(x, idx, axis=dim)`` (idx an integer vector)."""
         return self._later("take")(self, index, dim)
@@ -240,6 +254,13 @@ class TorchMethods:
         """torch's ``x.scatter_add(dim, index, src)`` with 1-D ids repeated over the other axes:
         `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
         return self._later("scatter_add")(self, dim, index, src)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """torch's ``x.scatter(dim, index, src)``: `symgrad.frontend.tensor_scatter.scatter`."""
+        return self._later("scatter")(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "scatter")
 
     def scatter_add_(self, *args, **kwargs):
         raise self._later("in_place_refusal")(self, "scatter_add")

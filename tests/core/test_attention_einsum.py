@@ -62,7 +62,8 @@ def test_einsum_compiles():
 
 
 @pytest.mark.parametrize("sub,shapes,err,match", [
-    ("ii->i", [(3, 3)], sg.ArgumentError, "'i' appears twice in 'ii' \\(a diagonal\\)"),
+    ("i->ii", [(3,)], sg.ArgumentError, "output index 'i' appears twice in 'ii'"),
+    ("ii->i", [(2, 3)], sg.ShapeError, "'i' is repeated in 'ii' \\(a diagonal\\) over axes of sizes 2 and 3"),
     ("...i.j->ij", [(2, 3, 3)], sg.ArgumentError, "'...' at most once per operand, and no other '.'"),
     ("...ij,...jk->...ik", [(2, 3, 4), (5, 4, 2)], sg.ShapeError, "'...' axes of the operands do not broadcast: 2 against 5"),
     ("...ijk->k", [(3, 4)], sg.ShapeError, "'...ijk' names 3 axes"),
@@ -75,3 +76,22 @@ def test_einsum_compiles():
 def test_einsum_refusals(sub, shapes, err, match):
     with pytest.raises(err, match=match):
         sg.einsum(sub, *[sg.tensor(f"y{i}", s) for i, s in enumerate(shapes)])
+
+
+@pytest.mark.parametrize("sub,shapes", [
+    ("ii->", [(3, 3)]), ("ii", [(3, 3)]), ("ii->i", [(3, 3)]), ("bii->bi", [(2, 3, 3)]),
+    ("bii,bi->b", [(2, 3, 3), (2, 3)]), ("iij->ji", [(3, 3, 2)]), ("iii->i", [(3, 3, 3)]),
+])
+def test_einsum_diagonals_as_torch(sub, shapes):
+    """An index repeated in one operand reads its diagonal (2026-12-01, twelfth session; it was
+    refused): the trace, diagonals, batches of them; values and gradients against torch.einsum."""
+    ys = [sg.tensor(f"y{i}", s) for i, s in enumerate(shapes)]
+    vals = [rng.normal(size=s) for s in shapes]
+    f = sg.sum(sg.einsum(sub, *ys) ** 2)
+    ts = [torch.tensor(v, requires_grad=True) for v in vals]
+    want = (torch.einsum(sub, *ts) ** 2).sum()
+    want.backward()
+    env = dict(zip(ys, vals))
+    assert float(sg.numeric(f, env)) == pytest.approx(want.item(), rel=1e-12)
+    for y, t in zip(ys, ts):
+        np.testing.assert_allclose(np.asarray(sg.numeric(sg.grad(f, y), env), float), t.grad.numpy(), rtol=1e-12)

@@ -51,3 +51,31 @@ def test_expressions_without_a_tensor_are_as_before():
     assert sp.IndexedBase("A")[1] == sp.Indexed("A", 1)
     assert np.array([x, y]).shape == (2,) and np.array(x).shape == ()
     assert sp.Matrix([x, y]).shape == (2, 1) and len(sp.Tuple(x, y)) == 2
+
+
+def test_iterable_probe_answers_per_class_and_forgets_classes_made_on_the_fly():
+    """The probe's answer is kept per class (twelfth session: it looked both methods up on each of
+    iterable()'s two reads): an Expr subclass with its own __iter__ or __getitem__ is still iterable
+    as SymPy's iterable() finds by iter(), one without is not — also a class made after others were
+    probed — and classes made in a loop (Function(f"g{i}")) are not all held."""
+    from symgrad.frontend import sympy_node_methods as hook
+
+    class Pair(sp.Expr):
+        def __iter__(self):
+            return iter(self.args)
+
+    class Row(sp.Expr):
+        def __getitem__(self, i):
+            return self.args[i]
+
+    class Plain(sp.Expr):
+        pass
+    x = sp.Symbol("x")
+    for _ in range(2):                           # the first answer, then the kept one
+        assert iterable(Pair(x, 1)) and list(Pair(x, 1)) == [x, 1]
+        assert iterable(Row(x, 1))
+        assert not iterable(Plain(x)) and not iterable(x) and not iterable(sp.Function("f")(x))
+    for i in range(hook._PROBED_MAX + 10):
+        assert not iterable(sp.Function(f"g{i}")(x))
+    assert len(hook._PROBED) <= hook._PROBED_MAX
+    assert not iterable(x) and iterable(Pair(x, 1))

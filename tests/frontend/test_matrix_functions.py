@@ -11,7 +11,7 @@ from symgrad.frontend.functions import Map
 
 W, x, b = sp.MatrixSymbol("W", 2, 3), sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("b", 2, 1)
 MAPPED = [sg.tanh, sg.exp, sg.log, sg.sqrt, sg.abs, sg.erf, sg.gelu, sg.gelu_tanh, sg.silu, sg.elu,
-          sg.selu, sg.softsign, sg.hardtanh]
+          sg.selu, sg.softsign, sg.hardtanh, sg.sin, sg.cos, sg.cosh, sg.atan]
 
 
 @pytest.mark.parametrize("f", MAPPED, ids=lambda f: f.__name__)
@@ -23,7 +23,8 @@ def test_maps_over_a_matrix_and_prints_as_its_call(f):
 
 
 @pytest.mark.parametrize("spf,fix", [(sp.tanh, "sg.tanh"), (sp.exp, "sg.exp"), (sp.log, "sg.log"),
-                                     (sp.erf, "sg.erf"), (sp.sin, "sg.elementwise")])
+                                     (sp.erf, "sg.erf"), (sp.sin, "sg.sin"),
+                                     (sp.asinh, "sg.elementwise")])
 @pytest.mark.parametrize("entry", ["grad", "derive", "check", "compile"])
 def test_sympy_function_of_a_matrix_names_the_fix(spf, fix, entry):
     loss = sg.sum(spf(W * x + b))

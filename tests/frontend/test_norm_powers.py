@@ -102,3 +102,20 @@ def test_matrix_norm_reads_as_a_length_and_other_p_say_to_use_tensors():
     assert sg.norm(z) == sp.sqrt(sp.Trace(z.T * z))
     with pytest.raises(sg.MixedArrayError, match="sg.tensor"):
         sg.norm(z, p=1)
+
+
+@pytest.mark.parametrize("k", [2, 4, 3])
+def test_pow_built_directly_is_the_operators_power(k):
+    """sp.Pow(sg.norm(v), k), as SymPy code builds it (twelfth session): the same expression as
+    sg.norm(v)**k — for k = 2, 4 the polynomial in Σ v² (it kept the safe-at-zero root, and its
+    gradient a where over the zero vector); for k = 3 the root — with torch's gradient at 0."""
+    W, x, b = sg.tensor("W", (2, 3)), sg.tensor("x", (3,)), sg.tensor("b", (2,))
+    v = W @ x + b
+    built = sp.Pow(sg.norm(v), k)
+    if k % 2 == 0:
+        assert built == sg.norm(v) ** k
+    g = sg.grad(built, W)
+    assert _has_guard(g) == (k == 3), g
+    vals = {"W": np.zeros((2, 3)), "x": np.random.default_rng(4).normal(size=3), "b": np.zeros(2)}
+    want = _torch_grad(lambda W, x, b: torch.linalg.vector_norm(W @ x + b) ** k, **vals)["W"]
+    np.testing.assert_allclose(np.asarray(sg.numeric(g, vals), dtype=float).reshape(2, 3), want, atol=1e-12)
