@@ -1,0 +1,63 @@
+"""A claim wrong on one side of a kink only — a leaky relu's slope 0.01 written 0.1, a Piecewise
+branch derived wrong — is named as that branch's slope, with the side and the two values; relu's
+derivative with its sides swapped is named as swapped. (The fan-out hint used to read these as
+"a path counted 10 times".) The right claims are checked against sympy.diff and torch first."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+
+import symgrad as sg
+
+from verdicts import N, wrong
+
+x = sp.Symbol("x", real=True)
+y = sp.Symbol("y", real=True)
+LEAKY = sp.Piecewise((x, x > 0), (x / 100, True))
+
+
+def test_the_right_branch_slopes_are_sympys_and_symgrads():
+    assert sp.diff(LEAKY, x).subs(x, -2) == sp.Rational(1, 100)
+    assert sg.check(LEAKY, x, sp.Piecewise((1, x > 0), (sp.Rational(1, 100), True))).verdict == "equal"
+    assert sg.check(sg.relu(x) * 3, x, 3 * sp.Heaviside(x))
+
+
+@pytest.mark.parametrize("f", [LEAKY, sg.leaky_relu(x)], ids=["Piecewise", "sg.leaky_relu"])
+def test_a_leaky_slope_written_ten_times_too_big_names_the_branch(f):
+    r = wrong(sg.check(f, x, sp.Piecewise((1, x > 0), (sp.Rational(1, 10), True))), "branch slope")
+    assert "where x < 0" in r.hint and "0.1 where the truth is 0.01" in r.hint, r.hint
+    assert "where x > 0 it is right" in r.hint and "fan-out" not in r.hint, r.hint
+
+
+def test_a_branch_with_a_wrong_factor_names_the_factor():
+    f = sp.Piecewise((x ** 2 * y, x > 0), (x * y, True))
+    r = wrong(sg.check(f, x, sp.Piecewise((x * y, x > 0), (y, True))), "branch slope")
+    assert "where x > 0" in r.hint and "0.5 times the truth" in r.hint, r.hint
+
+
+@pytest.mark.parametrize("f, claim", [(sg.relu(x) * 3, 3 * sp.Heaviside(-x)),
+                                      (sp.Max(x, 0) * 3, sp.Piecewise((3, x < 0), (0, True)))],
+                         ids=["relu", "Max"])
+def test_relu_derivative_with_its_sides_swapped_is_named(f, claim):
+    r = wrong(sg.check(f, x, claim), "branch slopes swapped")
+    assert "3 where x < 0 and 0 where x > 0" in r.hint or "0 where x > 0 and 3 where x < 0" in r.hint, r.hint
+
+
+def test_a_leaky_relu_backward_with_the_wrong_negative_slope_is_named():
+    rng = np.random.default_rng(0)
+    xv, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    xt = torch.tensor(xv, requires_grad=True)
+    (torch.nn.functional.leaky_relu(xt, 0.01) * torch.tensor(d)).sum().backward()
+    np.testing.assert_allclose(np.where(xv > 0, d, 0.01 * d), xt.grad.numpy(), rtol=1e-12)
+    X = sg.tensor("x", (N, 5))
+    assert sg.check_backward(sg.leaky_relu(X), X, lambda dout, x: np.where(x > 0, dout, 0.01 * dout)).verdict == "equal"
+    r = wrong(sg.check_backward(sg.leaky_relu(X), X, lambda dout, x: np.where(x > 0, dout, 0.1 * dout)),
+              "branch slope")
+    assert "x < 0 (entrywise)" in r.hint and "10 times the truth" in r.hint, r.hint
+
+
+def test_relus_dead_side_is_left_to_relus_own_hints():
+    r = wrong(sg.check(sg.relu(x) * 3, x, 3))
+    assert r.hint.startswith("relu′ left out"), r.hint
