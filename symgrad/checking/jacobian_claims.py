@@ -66,7 +66,10 @@ def _column(w) -> bool:
 
 def one_claim(f, wrt, claimed):
     """(f, x, claim) when there is one wrt, a MatrixSymbol, and one claim (``[x]`` and ``[claim]``
-    as the command line passes them; text parsed, never evaluated), else None."""
+    as the command line passes them; text parsed, never evaluated), else None. A column f over
+    several wrt may have its claim as one block per variable (``[J_x, J_y]``, as ``sg.check`` takes a
+    gradient per variable): the blocks are put side by side, in wrt's order (`_side_by_side`)."""
+    claimed = _side_by_side(f, wrt, claimed)
     scalars = _scalar_symbols(wrt)
     if scalars and isinstance(claimed, (sp.MatrixBase, str)):   # [x, y] and a 2×2 Matrix: Rosenbrock's
         known = {s.name: s for s in scalars}
@@ -103,6 +106,31 @@ def one_claim(f, wrt, claimed):
         if claimed is None:
             return None
     return f, wrt, claimed, None
+
+
+def _side_by_side(f, wrt, claimed):
+    """[J_w, J_b] for a column f (m×1, m ≥ 2) over [w, b] as the joint Jacobian [J_w J_b], each
+    block m × (w's size) — a scalar's an m×1 column; ``claimed`` as it is for anything else. A block
+    of another shape is a ShapeError naming its variable (a block written transposed, n×m)."""
+    if not (isinstance(wrt, (list, tuple)) and len(wrt) >= 2 and isinstance(claimed, (list, tuple))
+            and len(claimed) == len(wrt) and isinstance(f, (sp.MatrixBase, sp.MatrixExpr))
+            and not isinstance(f, T.Tensor) and len(f.shape) == 2 and f.shape[1] == 1
+            and sp.sympify(f.shape[0]).is_Integer and int(f.shape[0]) >= 2
+            and all(_column(w) or (isinstance(w, sp.Symbol) and not isinstance(w, sp.Dummy)) for w in wrt)
+            and all(isinstance(c, (sp.MatrixBase, sp.MatrixExpr)) for c in claimed)):
+        return claimed
+    m = int(f.shape[0])
+    for w, c in zip(wrt, claimed):
+        n = int(w.shape[0]) if isinstance(w, sp.MatrixSymbol) else 1
+        if _shape(c) != (m, n):
+            raise ShapeError(
+                f"the claim for {w} is {'×'.join(map(str, _shape(c)))}, but the Jacobian block ∂f/∂{w} of "
+                f"the {m}×1 f is {m}×{n}: one row per output of f, one column per entry of {w}"
+                + (" (the block transposed?)" if _shape(c) == (n, m) else "")
+                + ". Give one block per variable in wrt's order, or the joint Jacobian as one matrix.")
+    if all(isinstance(c, sp.MatrixBase) for c in claimed):
+        return sp.ImmutableMatrix(sp.Matrix.hstack(*claimed))
+    return sp.BlockMatrix([[sp.ImmutableMatrix(c) if isinstance(c, sp.MatrixBase) else c for c in claimed]])
 
 
 def _joint(f, wrt, claimed):
@@ -334,6 +362,8 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
     hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
+    if hint is None and kind == "jacobian" and blocks is not None:
+        hint = _block_slip(rows, blocks)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
 
 
@@ -408,6 +438,31 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
             return Hint("weight left out", f"the claim does not depend on {name}, but the {what} does: "
                         f"a factor that varies with {name} is left out{sig}")
     return None
+
+
+def _block_slip(rows, blocks) -> Hint | None:
+    """A joint Jacobian [J_w J_b] whose blocks are right but one: that block named, as the transpose
+    of ∂f/∂w, a multiple of it, or just wrong (its columns said)."""
+    spans, o = [], 0
+    for nm, n in blocks:
+        spans.append((nm, o, o + n))
+        o += n
+    wrong = [(nm, a, b) for nm, a, b in spans if not all(_close(c[:, a:b], t[:, a:b]) for _, c, t in rows)]
+    if len(wrong) != 1 or len(spans) < 2:
+        return None
+    (nm, a, b), right = wrong[0], ", ".join(f"∂f/∂{n}" for n, _, _ in spans if n != wrong[0][0])
+    tail = f"; the blocks {right} are right" if len(spans) > 2 else f"; the block {right} is right"
+    blk = [(c[:, a:b], t[:, a:b]) for _, c, t in rows]
+    if blk[0][0].shape[0] == blk[0][0].shape[1] and all(_close(c.T, t) for c, t in blk) \
+            and not all(_close(t.T, t) for _, t in blk):
+        return Hint("transpose", f"the claim's block for {nm} (columns {a}–{b - 1}) is the transpose of "
+                    f"∂f/∂{nm}: its row i is ∂fᵢ/∂{nm} (one row per output){tail}.")
+    for k in (2, 0.5, -1):
+        if all(_close(c, k * t) for c, t in blk):
+            return Hint("flipped sign" if k == -1 else "factor",
+                        f"the claim's block for {nm} (columns {a}–{b - 1}) is {k:g} times ∂f/∂{nm}{tail}.")
+    return Hint("one block wrong", f"the claim differs from the Jacobian only in its block for {nm} "
+                f"(columns {a}–{b - 1}), ∂f/∂{nm}{tail}: re-derive that one.")
 
 
 def _rank_one(c, t) -> bool:

@@ -217,7 +217,7 @@ class CheckResult:
         if self.kink:
             parts.append(self.kink)
         if self.hint:
-            parts.append(f"Hint: {self.hint}")
+            parts.append(f"Hint: {self.hint}" + ("" if str(self.hint).rstrip().endswith((".", "?", "!")) else "."))
         parts.append(f"Method: {self.method}.")
         parts.append(f"Layout: {self.layout}.")
         return parts
