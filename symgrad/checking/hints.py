@@ -64,7 +64,8 @@ cotangent_transpose_hint.py (a square product's gradient passed on transposed), 
 (at a Max tie, δ sent to no tied argument), direct_path_hint.py (a GRU's dh without d * z, its direct
 path; an LSTM's dprev_c without dnext_c * f). A formula's slips (sg.check of a hand-derived gradient):
 cancelled_derivative_hint.py (σ′, or softmax's p ⊙ (1 − p), multiplied in where it cancels),
-symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), product_order_hint.py (a
+symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix), transposes_dropped_hint.py
+(one right once some of its matrices are transposed: AB for AᵀBᵀ), product_order_hint.py (a
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
 (another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
@@ -108,6 +109,7 @@ def find_hint(case: Case) -> str | None:
     from .dropout_mask_hint import dropout_mask_hint
     from .relu_mask_term_hint import relu_mask_term_hint
     from .product_order_hint import product_order_hint
+    from .transposes_dropped_hint import transposes_dropped_hint
     from .det_factor_hints import det_factor_hint
     from .inner_factor_swap_hint import inner_factor_swap_hint
     from .symbol_swap_hint import symbol_swap_hint
@@ -174,7 +176,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, product_order_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, transposes_dropped_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
