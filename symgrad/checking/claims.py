@@ -69,10 +69,18 @@ def _normalize_claims(claimed, params, f=None):
             raise SymgradError(f"the claimed dict must have one entry per wrt symbol: "
                                f"missing {missing}, not in wrt {extra}")
         claimed = [byname[w.name] for w in params]
+    if (isinstance(claimed, sp.MatrixBase) and 1 in claimed.shape and len(claimed) == len(params) > 1
+            and all(isinstance(w, sp.Symbol) for w in params)):
+        claimed = list(claimed)     # ∇f of [x, y] written as a column (or row) Matrix, as on the slide
     if isinstance(claimed, (list, tuple)):
         if len(claimed) != len(params):
             raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
         return [read(c, w) for c, w in zip(claimed, params)]
+    if isinstance(claimed, sp.MatrixBase) and 1 in claimed.shape and len(params) > 1 \
+            and all(isinstance(w, sp.Symbol) for w in params):
+        raise SymgradError(f"the claim is a {claimed.shape[0]}×{claimed.shape[1]} Matrix, but wrt has "
+                           f"{len(params)} symbols ({', '.join(w.name for w in params)}): the gradient has "
+                           f"one entry per wrt symbol, in wrt's order")
     if len(params) != 1:
         raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
                            f"a dict {{symbol: expression}}")
