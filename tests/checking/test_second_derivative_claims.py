@@ -164,3 +164,16 @@ def test_report_names_the_scalar_variables():
     d = sg.check(xs ** 2 * ys, [xs, ys], sp.Matrix([[ys, 2 * xs], [2 * xs, 0]])).to_dict()
     assert d["wrong"] == ["x", "y"] and d["counterexample"]["variable"] == "x"
     assert d["hint"]["kind"] == "one entry wrong"
+
+
+def test_a_hessian_claim_of_the_wrong_square_shape_names_the_product_side():
+    """‖Mx − c‖²'s Hessian 2MᵀM claimed as 2MMᵀ (4×4 for x 3×1): neither the gradient's nor the
+    Hessian's shape, and the product's sides are named. (It said only "cannot be the gradient's".)"""
+    import sympy as sp
+    import symgrad as sg
+    x, M, c = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("M", 4, 3), sp.MatrixSymbol("c", 4, 1)
+    f = ((M * x - c).T * (M * x - c))[0, 0]
+    assert sg.check(f, x, 2 * M.T * M)
+    r = sg.check(f, x, 2 * M * M.T)
+    assert not r and r.hint.kind == "shape", r.hint
+    assert "nor the Hessian's (3, 3)" in r.hint and "M.T*M is 3×3" in r.hint, r.hint
