@@ -180,4 +180,45 @@ def _num(v) -> str:
     return f"{float(v):.4g}"
 
 
-__all__ = ["branch_slope_hint"]
+def leaky_slope_hint(case: Case):
+    """A leaky relu's slope written wrong in a backward whose variable is not the relu's own input
+    (cs231n's affine → leaky relu layer: dz = np.where(z > 0, dout, 0.1 * dout) feeds dx, dw, db).
+    Each leaky_relu(u, a) of f is replaced by one with the derivative of slope a + 1 and the value of
+    the original, leaky_relu(u, a + 1) + stop_gradient(leaky_relu(u, a) − leaky_relu(u, a + 1)):
+    the gradient is affine in the slope, so the claim is the gradient with slope a + α exactly when
+    C − T = α·(T₁ − T) at every point (T₁ the gradient at slope a + 1)."""
+    from ..frontend.activations import leaky_relu
+    from ..frontend.stop_gradient import stop_gradient
+    from .hint_case import gradient_graph
+    nodes = list(dict.fromkeys(n for n in _preorder(case.f) if isinstance(n, leaky_relu)))
+    if not nodes or len(nodes) > 4:
+        return None
+    Cs, Ts = _fitted(case)
+    if not differs(Cs, Ts):
+        return None
+    for node in nodes:
+        u, a = node.args
+        moved = leaky_relu(u, a + 1) + stop_gradient(node - leaky_relu(u, a + 1))
+        graph, g = gradient_graph(case.f.xreplace({node: moved}), case.params, case.k, case.derivation.ir.policy)
+        if g is None:
+            continue
+        Gs = [np.asarray(v[0], float).reshape(t.shape) - t for v, t in zip(case.eval_vars(graph, [g]), Ts)]
+        gg = sum(float(np.sum(G * G)) for G in Gs)
+        if gg == 0:
+            continue
+        alpha = sum(float(np.sum((c - t) * G)) for c, t, G in zip(Cs, Ts, Gs)) / gg
+        if abs(alpha) < 1e-9 or not all(np.all(rel_errors(c, t + alpha * G) <= TOL) for c, t, G in zip(Cs, Ts, Gs)):
+            continue
+        said = _num(float(a) + alpha)
+        return Hint("branch slope", f"the claim for {case.w} is the gradient with leaky_relu's negative slope "
+                                    f"{said} where f's is {_num(a)}: its derivative is {_num(a)} where {u} < 0 "
+                                    f"(and 1 where {u} > 0) — the backward's slope is written wrong.")
+    return None
+
+
+def _preorder(e):
+    import sympy as sp
+    return sp.preorder_traversal(e)
+
+
+__all__ = ["branch_slope_hint", "leaky_slope_hint"]

@@ -61,3 +61,37 @@ def test_a_leaky_relu_backward_with_the_wrong_negative_slope_is_named():
 def test_relus_dead_side_is_left_to_relus_own_hints():
     r = wrong(sg.check(sg.relu(x) * 3, x, 3))
     assert r.hint.startswith("relu′ left out"), r.hint
+
+
+def _affine_leaky_backward(slope):
+    def backward(dout, x, w, b):
+        z = x @ w + b
+        dz = np.where(z > 0, dout, slope * dout)
+        return dz @ w.T, x.T @ dz, dz.sum(0)
+    return backward
+
+
+def test_an_affine_leaky_layer_with_the_wrong_slope_is_named():
+    rng = np.random.default_rng(1)
+    xv, wv, bv, d = rng.normal(size=(5, 3)), rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(5, 4))
+    ts = [torch.tensor(v, requires_grad=True) for v in (xv, wv, bv)]
+    (torch.nn.functional.leaky_relu(ts[0] @ ts[1] + ts[2], 0.01) * torch.tensor(d)).sum().backward()
+    for got, t in zip(_affine_leaky_backward(0.01)(d, xv, wv, bv), ts):
+        np.testing.assert_allclose(got, t.grad.numpy(), rtol=1e-10)
+    X, W, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 4)), sg.tensor("b", (4,))
+    out = sg.leaky_relu(X @ W + b)
+    assert sg.check_backward(out, [X, W, b], _affine_leaky_backward(0.01)).verdict == "equal"
+    r = wrong(sg.check_backward(out, [X, W, b], _affine_leaky_backward(0.1)), "branch slope")
+    assert "negative slope 0.1 where f's is 0.01" in r.hint, r.hint
+
+
+def test_a_wrong_slope_under_a_later_layer_is_named():
+    """leaky relu then a square: the slope's slip is found with f's values kept (stop_gradient)."""
+    X, W = sg.tensor("x", (4, 3)), sg.tensor("w", (3, 2))
+    f = (sg.leaky_relu(X @ W) ** 2).sum()
+
+    def claim(values):
+        z = values["x"] @ values["w"]
+        return values["x"].T @ (2 * np.where(z > 0, z, 0.01 * z) * np.where(z > 0, 1.0, 0.2))
+    r = wrong(sg.check(f, W, claim), "branch slope")
+    assert "negative slope 0.2 where f's is 0.01" in r.hint, r.hint
