@@ -45,6 +45,13 @@ def _normalize_claims(claimed, params, f=None):
 
     def read(c, w=None):
         what = "the claimed gradient" + (f" for {w.name}" if w is not None else "")
+        if isinstance(c, (list, tuple)) and isinstance(w, sp.Symbol):
+            if len(c) == 1:                     # [[fx], [fy]]: a column written as nested lists
+                c = c[0]
+            else:
+                raise SymgradError(f"{what} is a list of {len(c)} entries, but the gradient of a scalar symbol "
+                                   f"is one expression; the Hessian of {len(params)} symbols is "
+                                   f"{len(params)}×{len(params)}: [[…], […]] or an sp.Matrix")
         if isinstance(c, sp.Basic) and c.has(sp.Derivative):
             d = next(iter(c.atoms(sp.Derivative)))
             raise SymgradError(f"{what} holds an unevaluated derivative, {str(d)[:120]}: SymPy's diff "
@@ -175,7 +182,14 @@ def _claim_values(claims, params, pt, B) -> list:
     if isinstance(out, (list, tuple)) and len(params) > 1:
         return [np.asarray(o, dtype=float) for o in out]
     if len(params) != 1:
-        raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
+        arr, n = np.asarray(out, dtype=float), len(params)
+        if arr.size == n and arr.ndim <= 2 and 1 in (arr.shape + (1,))[:2] and all(isinstance(w, sp.Symbol) for w in params):
+            return list(arr.reshape(-1))       # ∇f of [x, y] returned as one vector, in wrt's order
+        square = (" — an n×n array is a Hessian, which sg.check reads from an sp.Matrix claim of scalar "
+                  "symbols, not from a function" if arr.shape == (n, n) else "")
+        raise SymgradError(f"the callable returned one array of shape {arr.shape} for {n} wrt symbols "
+                           f"({', '.join(w.name for w in params)}); return a dict {{name: gradient}} or a list "
+                           f"in wrt's order{square}")
     return [np.asarray(out, dtype=float)]
 
 

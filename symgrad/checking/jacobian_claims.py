@@ -71,6 +71,8 @@ def one_claim(f, wrt, claimed):
     gradient per variable): the blocks are put side by side, in wrt's order (`_side_by_side`)."""
     claimed = _side_by_side(f, wrt, claimed)
     scalars = _scalar_symbols(wrt)
+    if scalars and _nested(claimed):            # [[fxx, fxy], [fxy, fyy]]: a Hessian as nested lists
+        claimed = sp.ImmutableMatrix(claimed)
     if scalars and isinstance(claimed, (sp.MatrixBase, str)):   # [x, y] and a 2×2 Matrix: Rosenbrock's
         known = {s.name: s for s in scalars}
         try:
@@ -106,6 +108,14 @@ def one_claim(f, wrt, claimed):
         if claimed is None:
             return None
     return f, wrt, claimed, None
+
+
+def _nested(claimed) -> bool:
+    """A list of two or more rows (lists or tuples) of one length, none of them text or arrays."""
+    return (isinstance(claimed, (list, tuple)) and len(claimed) >= 2
+            and all(isinstance(r, (list, tuple)) for r in claimed) and len({len(r) for r in claimed}) == 1
+            and len(claimed[0]) >= 1
+            and all(isinstance(e, (sp.Basic, int, float)) for r in claimed for e in r))
 
 
 def _side_by_side(f, wrt, claimed):
