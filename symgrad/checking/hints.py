@@ -68,7 +68,8 @@ symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix)
 (one right once some of its matrices are transposed: AB for AᵀBᵀ), product_order_hint.py (a
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
-(another variable's inner derivative), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
+(another variable's inner derivative), calculus_rule_hints.py (the power rule on a variable exponent or an
+exponential, the product rule as a product), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
 (a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs),
 relu_mask_term_hint.py (relu's mask without the bias), branch_slope_hint.py (a claim wrong on one side of
 a kink only — a branch's slope — or with a kink's sides swapped; tried before fan-out, which read it as a path's term), product_claim_hints.py (a Hessian- or Jacobian-vector product's
@@ -132,6 +133,7 @@ def find_hint(case: Case) -> str | None:
     from .output_path_hint import output_path_hint
     from .label_index_hint import label_index_hint
     from .inner_derivative_hint import inner_derivative_hint
+    from .calculus_rule_hints import calculus_rule_hint
     from .outer_derivative_hint import outer_derivative_hint
     from .operand_hints import (operand_hint, relu_mask_hint, relu_output_hint, square_factor_everywhere_hint,
                                  tanh_operand_hint)
@@ -176,7 +178,7 @@ def find_hint(case: Case) -> str | None:
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
-              extra_activation_derivative_hint, symmetric_hint, product_order_hint, transposes_dropped_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
+              extra_activation_derivative_hint, symmetric_hint, product_order_hint, transposes_dropped_hint, calculus_rule_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
               first_step_hint):
         msg = try_hint(h, case)
         if msg:
