@@ -34,6 +34,7 @@ True
 """
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Mapping
 
 import numpy as np
@@ -374,6 +375,8 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
     if hint is None and kind == "jacobian" and blocks is not None:
         hint = _block_slip(rows, blocks)
+    if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
+        hint = _rewritten_slip(what, f, wrt, claim, syms, rows)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
 
 
@@ -473,6 +476,48 @@ def _block_slip(rows, blocks) -> Hint | None:
                         f"the claim's block for {nm} (columns {a}–{b - 1}) is {k:g} times ∂f/∂{nm}{tail}.")
     return Hint("one block wrong", f"the claim differs from the Jacobian only in its block for {nm} "
                 f"(columns {a}–{b - 1}), ∂f/∂{nm}{tail}: re-derive that one.")
+
+
+def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
+    """A matrix claim right once rewritten: some square matrices exchanged with their transposes
+    (A(…)Aᵀ for Aᵀ(…)A: transposes_dropped_hint's candidates), or the chain rule's matrix M of
+    f(Mx + b) left out on both sides (∇²g for Mᵀ∇²g M)."""
+    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled
+
+    def fits(e):
+        try:
+            low = Lowered(e, syms)
+            return all(_close(np.asarray(low(pt), dtype=float).reshape(t.shape), t) for pt, _, t in rows)
+        except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no slip
+            return False
+    for tried, group in enumerate(_candidates([m for m in _square_symbols(claim) if m != wrt])):
+        if tried >= 12:
+            break
+        new = _toggled(claim, group)
+        if new != claim and fits(new):
+            names = str(group[0]) if len(group) == 1 else ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
+            return Hint("transposes left out", f"the claim is the {what} once {names} "
+                        f"{'is' if len(group) == 1 else 'are'} exchanged with {'its transpose' if len(group) == 1 else 'their transposes'}: "
+                        f"{new} — for f(Mx), the chain rule brings Mᵀ on the left and M on the right.")
+    if isinstance(claim, sp.MatMul):        # A(…)Aᵀ for Aᵀ(…)A: the outer factors only, f's inner A kept
+        args = list(claim.args)
+        spots = [i for i, a in enumerate(args) if (isinstance(a, sp.MatrixSymbol) or isinstance(a, sp.Transpose)
+                 and isinstance(a.arg, sp.MatrixSymbol)) and a.shape[0] == a.shape[1] and a != wrt]
+        for k in (1, 2):
+            for group in combinations(spots, k):
+                new = sp.MatMul(*[a.T if i in group else a for i, a in enumerate(args)])
+                if new != claim and fits(new):
+                    return Hint("transposes left out", f"the claim is the {what} once its factors "
+                                f"{', '.join(str(args[i]) for i in group)} are transposed: {new} — for f(Mx), "
+                                f"the chain rule brings Mᵀ on the left and M on the right.")
+    n = int(wrt.shape[0])
+    for M in sorted((m for m in f.free_symbols if isinstance(m, sp.MatrixSymbol) and m != wrt
+                     and m.shape[1] == n and m.shape[0] == claim.shape[0]), key=lambda m: m.name):
+        new = M.T * claim * M
+        if fits(new):
+            return Hint("matrix factor left out", f"the claim is the {what} of the outer function only: "
+                        f"for f(u) with u = {M}·{wrt.name} + …, the {what} is {M.T}·(…)·{M} — {new}.")
+    return None
 
 
 def _rank_one(c, t) -> bool:

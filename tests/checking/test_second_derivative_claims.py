@@ -177,3 +177,36 @@ def test_a_hessian_claim_of_the_wrong_square_shape_names_the_product_side():
     r = sg.check(f, x, 2 * M * M.T)
     assert not r and r.hint.kind == "shape", r.hint
     assert "nor the Hessian's (3, 3)" in r.hint and "M.T*M is 3×3" in r.hint, r.hint
+
+
+def _lse_of_affine():
+    import sympy as sp
+    import symgrad as sg
+    x, A, b = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3), sp.MatrixSymbol("b", 3, 1)
+    p = sg.softmax(A * x + b)
+    return sg.logsumexp(A * x + b), x, A, sp.DiagMatrix(p) - p * p.T
+
+
+def test_the_affine_lse_hessian_is_torchs():
+    import numpy as np
+    import torch
+    import symgrad as sg
+    from symgrad.core.evaluate import numeric
+    f, x, A, inner = _lse_of_affine()
+    rng = np.random.default_rng(4)
+    Av, bv, xv = rng.normal(size=(3, 3)), rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
+    want = torch.autograd.functional.hessian(
+        lambda t: torch.logsumexp(torch.tensor(Av) @ t + torch.tensor(bv[:, 0]), 0), torch.tensor(xv[:, 0])).numpy()
+    got = numeric(A.T * inner * A, {"A": Av, "b": bv, "x": xv})
+    np.testing.assert_allclose(np.asarray(got, float), want, rtol=1e-10)
+    assert sg.check(f, x, A.T * inner * A)
+
+
+def test_the_affine_lse_hessian_with_its_sides_swapped_or_its_A_left_out():
+    """A(…)Aᵀ for Aᵀ(…)A, and the inner Hessian alone, are named (no hint fitted them before)."""
+    import symgrad as sg
+    f, x, A, inner = _lse_of_affine()
+    r = sg.check(f, x, A * inner * A.T)
+    assert not r and r.hint.kind == "transposes left out", r.hint
+    r = sg.check(f, x, inner)
+    assert not r and r.hint.kind == "matrix factor left out" and "A.T·(…)·A" in r.hint, r.hint
