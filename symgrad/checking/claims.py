@@ -45,6 +45,9 @@ def _normalize_claims(claimed, params, f=None):
 
     def read(c, w=None):
         what = "the claimed gradient" + (f" for {w.name}" if w is not None else "")
+        if c is None:
+            raise SymgradError(f"{what} is None: give an expression (a SymPy expression, text, or an array), "
+                               f"or a function of the values that returns the gradient")
         if isinstance(c, (list, tuple)) and isinstance(w, sp.Symbol):
             if len(c) == 1:                     # [[fx], [fy]]: a column written as nested lists
                 c = c[0]
@@ -172,6 +175,17 @@ def _claim_values(claims, params, pt, B) -> list:
            **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     _takes_values(claims)
     out = claims(arg)
+    if out is None:
+        nones = [w.name for w in params]
+    elif isinstance(out, Mapping):
+        nones = [key_name(k) for k, v in out.items() if v is None]
+    elif isinstance(out, (list, tuple)):
+        nones = [w.name for w, o in zip(params, out) if o is None]
+    else:
+        nones = []
+    if out is None or nones:
+        raise SymgradError(f"the claim function returned None {'' if out is None else 'as the gradient '}for "
+                           f"{', '.join(nones)}: a missing return statement, or a gradient never assigned")
     if isinstance(out, Mapping):
         byname = {key_name(k): v for k, v in out.items()}
         missing = [w.name for w in params if w.name not in byname]
