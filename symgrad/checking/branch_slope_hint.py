@@ -216,9 +216,35 @@ def leaky_slope_hint(case: Case):
     return None
 
 
+def swapped_mask_hint(case: Case):
+    """relu's (or a leaky relu's) mask with its sides swapped in a backward — dout * (x < 0) for
+    dout * (x > 0), np.where(x < 0, dout, 0.01 * dout) — wherever the relu stands: f derived again
+    with each relu(u) replaced by a node of its value whose derivative is the other side's,
+    stop(relu(u)) + H(−u)·(u − stop(u)) (a + (1 − a)·H(−u) for a leaky relu of slope a)."""
+    import sympy as sp
+    from ..frontend.activations import leaky_relu, relu
+    from ..frontend.stop_gradient import stop_gradient as stop
+    from .hint_case import _claim_is_gradient_of
+    nodes = list(dict.fromkeys(n for n in _preorder(case.f) if isinstance(n, (relu, leaky_relu))))
+    if not nodes or len(nodes) > 4 or not differs(*_fitted(case)):
+        return None
+    for node in nodes:
+        u = node.args[0]
+        a = node.args[1] if isinstance(node, leaky_relu) else sp.S.Zero
+        swapped = stop(node) + (a + (1 - a) * sp.Heaviside(-u)) * (u - stop(u))
+        if _claim_is_gradient_of(case, case.f.xreplace({node: swapped})):
+            name = type(node).__name__
+            return Hint("branch slopes swapped",
+                        f"the claim for {case.w} is the gradient with {name}'s mask the other way round: its "
+                        f"derivative is 1 where {u} > 0 and {_num(a)} where {u} < 0, and the claim uses {_num(a)} on "
+                        f"the positive side and 1 on the negative — the mask's comparison is reversed (> 0 where "
+                        f"< 0 is written: dout * (z > 0), not dout * (z < 0)).")
+    return None
+
+
 def _preorder(e):
     import sympy as sp
     return sp.preorder_traversal(e)
 
 
-__all__ = ["branch_slope_hint", "leaky_slope_hint"]
+__all__ = ["branch_slope_hint", "leaky_slope_hint", "swapped_mask_hint"]

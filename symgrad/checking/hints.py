@@ -157,7 +157,7 @@ def find_hint(case: Case) -> str | None:
     from .cotangent_transpose_hint import cotangent_transpose_hint
     from .staged_variance import with_variances
     from .tie_dropped_hint import tie_dropped_hint
-    from .branch_slope_hint import branch_slope_hint, leaky_slope_hint
+    from .branch_slope_hint import branch_slope_hint, leaky_slope_hint, swapped_mask_hint
     from .ctc_hints import ctc_graph_hint
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
@@ -169,7 +169,7 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, branch_slope_hint, leaky_slope_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, branch_slope_hint, leaky_slope_hint, swapped_mask_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
               statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,

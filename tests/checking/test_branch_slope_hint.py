@@ -95,3 +95,24 @@ def test_a_wrong_slope_under_a_later_layer_is_named():
         return values["x"].T @ (2 * np.where(z > 0, z, 0.01 * z) * np.where(z > 0, 1.0, 0.2))
     r = wrong(sg.check(f, W, claim), "branch slope")
     assert "negative slope 0.2 where f's is 0.01" in r.hint, r.hint
+
+
+def test_relus_mask_reversed_in_a_backward_is_named_wherever_the_relu_stands():
+    rng = np.random.default_rng(5)
+    xv, d = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    xt = torch.tensor(xv, requires_grad=True)
+    (torch.relu(xt) * torch.tensor(d)).sum().backward()
+    np.testing.assert_array_equal(d * (xv > 0), xt.grad.numpy())
+    X, W = sg.tensor("x", (N, 4)), sg.tensor("w", (4, 3))
+    r = wrong(sg.check_backward(sg.relu(X), X, lambda dout, x: dout * (x < 0)), "branch slopes swapped")
+    assert "relu's mask the other way round" in r.hint, r.hint
+    r = wrong(sg.check_backward(sg.leaky_relu(X), X, lambda dout, x: np.where(x < 0, dout, 0.01 * dout)),
+              "branch slopes swapped")
+    assert "0.01 where x < 0" in r.hint, r.hint
+
+    def affine_relu(dout, x, w):
+        dz = dout * (x @ w < 0)
+        return dz @ w.T, x.T @ dz
+    assert sg.check_backward(sg.relu(X @ W), [X, W], lambda dout, x, w: (
+        (dout * (x @ w > 0)) @ w.T, x.T @ (dout * (x @ w > 0)))).verdict == "equal"
+    wrong(sg.check_backward(sg.relu(X @ W), [X, W], affine_relu), "branch slopes swapped")
