@@ -42,3 +42,16 @@ def test_the_inverse_not_transposed():
 
 def test_the_whole_claim_transposed_keeps_its_own_hint():
     r = wrong(sg.check(sp.Trace(A * X * B), X, B * A), "transpose:")
+
+
+def test_a_factor_moved_from_one_end_of_the_product_to_the_other():
+    """∂ aᵀXᵀXa/∂X = 2Xaaᵀ claimed as 2aaᵀX: the product rotated, named as the order slip (it had no
+    hint: neither a swap of neighbours nor the reversed order fits)."""
+    Xv = torch.tensor(np.random.default_rng(3).normal(size=(3, 3)), requires_grad=True)
+    av = torch.tensor(np.random.default_rng(4).normal(size=(3, 1)))
+    (av.T @ Xv.T @ Xv @ av).sum().backward()
+    np.testing.assert_allclose(Xv.grad.numpy(), (2 * Xv @ av @ av.T).detach().numpy(), rtol=1e-10)
+    f = sg.sum(a.T * X.T * X * a)
+    assert sg.check(f, X, 2 * X * a * a.T)
+    r = wrong(sg.check(f, X, 2 * a * a.T * X), "factors in another order")
+    assert "2*X*a*a.T" in r.hint, r.hint
