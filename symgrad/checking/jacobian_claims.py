@@ -372,7 +372,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         point = {**mine, **point}
     ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
-    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
+    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim)
     if hint is None and kind == "jacobian" and blocks is not None:
         hint = _block_slip(rows, blocks)
     if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
@@ -400,7 +400,7 @@ def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
     return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
 
 
-def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
+def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> Hint | None:
     """The slip the claim's values show at every point, if one of the usual ones does."""
     def every(test):
         return all(test(c, t) for _, c, t in rows)
@@ -434,9 +434,13 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
         return Hint("one entry wrong", f"the claim differs from the {what} only in the entry [{i}, {j}], "
                     f"{at_}{mirror}: re-derive that one")
     if square and every(_rank_one):
+        if _has_outer_product(claim):       # (I + xxᵀ/r²)/r, (I − xxᵀ)/r: the term is there, but wrong
+            return Hint("rank-one term wrong", f"the claim differs from the {what} by a symmetric rank-one "
+                        f"matrix uuᵀ: its outer-product term is there, but with the wrong sign or scale (for "
+                        f"‖x‖'s Hessian (I − xxᵀ/‖x‖²)/‖x‖, a softmax's diag(p) − ppᵀ).")
         soft = " (a softmax's Jacobian is diag(p) − ppᵀ: the −ppᵀ term left out?)" if "softmax" in str(f) else ""
         return Hint("rank-one term left out", f"the claim differs from the {what} by a symmetric rank-one "
-                    f"matrix uuᵀ{soft}")
+                    f"matrix uuᵀ{soft}.")
     if kind == "hessian" and isinstance(f, sp.Basic):
         gn = _gauss_newton(f, wrt, rows)
         if gn:
@@ -518,6 +522,18 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
             return Hint("matrix factor left out", f"the claim is the {what} of the outer function only: "
                         f"for f(u) with u = {M}·{wrt.name} + …, the {what} is {M.T}·(…)·{M} — {new}.")
     return None
+
+
+def _has_outer_product(claim) -> bool:
+    """The claim's expression holds a product u·vᵀ of a column and a row (xxᵀ, ppᵀ)."""
+    if not isinstance(claim, sp.Basic):
+        return False
+    for m in sp.preorder_traversal(claim):
+        if isinstance(m, sp.MatMul):
+            mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+            if any(a.shape[1] == 1 and b.shape[0] == 1 for a, b in zip(mats, mats[1:])):
+                return True
+    return False
 
 
 def _rank_one(c, t) -> bool:

@@ -210,3 +210,24 @@ def test_the_affine_lse_hessian_with_its_sides_swapped_or_its_A_left_out():
     assert not r and r.hint.kind == "transposes left out", r.hint
     r = sg.check(f, x, inner)
     assert not r and r.hint.kind == "matrix factor left out" and "A.T·(…)·A" in r.hint, r.hint
+
+
+def test_a_norms_hessian_with_its_rank_one_term_wrong_is_not_called_left_out():
+    """‖x‖'s Hessian (I − xxᵀ/‖x‖²)/‖x‖ claimed with the term's sign flipped or without its 1/‖x‖²:
+    "rank-one term wrong"; I/‖x‖ alone is still "left out"."""
+    import numpy as np
+    import sympy as sp
+    import torch
+    import symgrad as sg
+    from symgrad.core.evaluate import numeric
+    x, I = sp.MatrixSymbol("x", 3, 1), sp.Identity(3)
+    r = sp.sqrt(sg.sum(sp.HadamardPower(x, 2)))
+    right = (I - x * x.T / r ** 2) / r
+    xv = np.random.default_rng(6).normal(size=(3, 1))
+    want = torch.autograd.functional.hessian(lambda t: torch.linalg.norm(t), torch.tensor(xv[:, 0])).numpy()
+    np.testing.assert_allclose(np.asarray(numeric(right, {"x": xv}), float), want, rtol=1e-10)
+    assert sg.check(r, x, right)
+    for wrong_sign_or_scale in ((I + x * x.T / r ** 2) / r, (I - x * x.T) / r):
+        h = sg.check(r, x, wrong_sign_or_scale).hint
+        assert h.kind == "rank-one term wrong", h
+    assert sg.check(r, x, I / r).hint.kind == "rank-one term left out"
