@@ -209,7 +209,7 @@ def leaky_slope_hint(case: Case):
         alpha = sum(float(np.sum((c - t) * G)) for c, t, G in zip(Cs, Ts, Gs)) / gg
         if abs(alpha) < 1e-9 or not all(np.all(rel_errors(c, t + alpha * G) <= TOL) for c, t, G in zip(Cs, Ts, Gs)):
             continue
-        said = _num(float(a) + alpha)
+        said, u = _num(float(a) + alpha), _arg_words(u)
         return Hint("branch slope", f"the claim for {case.w} is the gradient with leaky_relu's negative slope "
                                     f"{said} where f's is {_num(a)}: its derivative is {_num(a)} where {u} < 0 "
                                     f"(and 1 where {u} > 0) — the backward's slope is written wrong.")
@@ -233,13 +233,20 @@ def swapped_mask_hint(case: Case):
         a = node.args[1] if isinstance(node, leaky_relu) else sp.S.Zero
         swapped = stop(node) + (a + (1 - a) * sp.Heaviside(-u)) * (u - stop(u))
         if _claim_is_gradient_of(case, case.f.xreplace({node: swapped})):
-            name = type(node).__name__
+            name, u = type(node).__name__, _arg_words(u)
             return Hint("branch slopes swapped",
                         f"the claim for {case.w} is the gradient with {name}'s mask the other way round: its "
                         f"derivative is 1 where {u} > 0 and {_num(a)} where {u} < 0, and the claim uses {_num(a)} on "
                         f"the positive side and 1 on the negative — the mask's comparison is reversed (> 0 where "
                         f"< 0 is written: dout * (z > 0), not dout * (z < 0)).")
     return None
+
+
+def _arg_words(u) -> str:
+    """A relu's argument as the hint says it: "its argument" for the bound variable of an
+    elementwise map over a matrix (relu.(W*x)'s _d), else the expression."""
+    import sympy as sp
+    return "its argument" if any(isinstance(s, sp.Dummy) for s in getattr(u, "free_symbols", ())) else str(u)
 
 
 def _preorder(e):

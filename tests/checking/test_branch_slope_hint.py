@@ -116,3 +116,19 @@ def test_relus_mask_reversed_in_a_backward_is_named_wherever_the_relu_stands():
     assert sg.check_backward(sg.relu(X @ W), [X, W], lambda dout, x, w: (
         (dout * (x @ w > 0)) @ w.T, x.T @ (dout * (x @ w > 0)))).verdict == "equal"
     wrong(sg.check_backward(sg.relu(X @ W), [X, W], affine_relu), "branch slopes swapped")
+
+
+def test_a_per_example_matrix_declaration_says_its_argument():
+    """leaky_relu mapped over W·x (its bound variable is a Dummy): the hint says "its argument"."""
+    W, xm = sp.MatrixSymbol("W", 3, 2), sp.MatrixSymbol("x", 2, 1)
+    f = sg.sum(sp.HadamardPower((W * xm).applyfunc(lambda e: sg.leaky_relu(e)), 2))
+
+    def claim(slope):
+        def grad(v):
+            X = v["x"].reshape(-1, 2)
+            Z = X @ v["W"].T
+            return (2 * np.where(Z > 0, Z, 0.01 * Z) * np.where(Z > 0, 1, slope)).T @ X / X.shape[0]
+        return grad
+    assert sg.check(f, W, claim(0.01)).verdict == "equal"
+    r = wrong(sg.check(f, W, claim(0.1)), "branch slope")
+    assert "where its argument < 0" in r.hint and "_d" not in r.hint, r.hint
