@@ -119,6 +119,8 @@ def _kink_words(site):
 
 
 def _one_side(D, case, site, c, t, s):
+    """The hint when every entry on one side of the kink is right and some on the other are not, and
+    the wrong side's claim is a constant or a constant multiple of the truth (a slope); else None."""
     bad = _wrong(c, t)
     for side in (1, -1):
         here, there = s == side, s == -side
@@ -152,6 +154,8 @@ def _one_side(D, case, site, c, t, s):
 
 
 def _swapped(D, case, site, c, t, s):
+    """The hint when claim and truth are constants on each side, the claim's the truth's the other
+    way round (relu′ written H(−x)); else None."""
     pos, neg = s > 0, s < 0
     if not (pos.any() and neg.any()):
         return None
