@@ -337,6 +337,8 @@ def check_backward(out, wrt, backward, at: Mapping | None = None, dims: Mapping 
     inner = {b: a for a, b in masks.items()}       # at={"mask": m}: the mask by backward's name
     given = {inner.get(k, k) if isinstance(k, str) else k: v for k, v in given.items()}
     result = check(f, params, claim, at=given or None, seed=seed, **options)
+    # check_backward's sizes are chosen with dims= (check's at= takes them too, but dims= is the word here)
+    result.method = result.method.replace("(choose them with at={", "(choose them with dims={")
     if not function:                 # no hint: a backward that draws random numbers is one slip left
         from .random_backward_hint import random_backward_hint
         result.hint = random_backward_hint(result, claim, masks) or result.hint

@@ -45,6 +45,16 @@ def _normalize_claims(claimed, params, f=None):
 
     def read(c, w=None):
         what = "the claimed gradient" + (f" for {w.name}" if w is not None else "")
+        if c is None:
+            raise SymgradError(f"{what} is None: give an expression (a SymPy expression, text, or an array), "
+                               f"or a function of the values that returns the gradient")
+        if isinstance(c, (list, tuple)) and isinstance(w, sp.Symbol):
+            if len(c) == 1:                     # [[fx], [fy]]: a column written as nested lists
+                c = c[0]
+            else:
+                raise SymgradError(f"{what} is a list of {len(c)} entries, but the gradient of a scalar symbol "
+                                   f"is one expression; the Hessian of {len(params)} symbols is "
+                                   f"{len(params)}×{len(params)}: [[…], […]] or an sp.Matrix")
         if isinstance(c, sp.Basic) and c.has(sp.Derivative):
             d = next(iter(c.atoms(sp.Derivative)))
             raise SymgradError(f"{what} holds an unevaluated derivative, {str(d)[:120]}: SymPy's diff "
@@ -69,10 +79,18 @@ def _normalize_claims(claimed, params, f=None):
             raise SymgradError(f"the claimed dict must have one entry per wrt symbol: "
                                f"missing {missing}, not in wrt {extra}")
         claimed = [byname[w.name] for w in params]
+    if (isinstance(claimed, sp.MatrixBase) and 1 in claimed.shape and len(claimed) == len(params) > 1
+            and all(isinstance(w, sp.Symbol) for w in params)):
+        claimed = list(claimed)     # ∇f of [x, y] written as a column (or row) Matrix, as on the slide
     if isinstance(claimed, (list, tuple)):
         if len(claimed) != len(params):
             raise SymgradError(f"{len(claimed)} claimed gradients for {len(params)} wrt symbols")
         return [read(c, w) for c, w in zip(claimed, params)]
+    if isinstance(claimed, sp.MatrixBase) and 1 in claimed.shape and len(params) > 1 \
+            and all(isinstance(w, sp.Symbol) for w in params):
+        raise SymgradError(f"the claim is a {claimed.shape[0]}×{claimed.shape[1]} Matrix, but wrt has "
+                           f"{len(params)} symbols ({', '.join(w.name for w in params)}): the gradient has "
+                           f"one entry per wrt symbol, in wrt's order")
     if len(params) != 1:
         raise SymgradError(f"one claimed expression for {len(params)} wrt symbols; pass a list or "
                            f"a dict {{symbol: expression}}")
@@ -157,6 +175,17 @@ def _claim_values(claims, params, pt, B) -> list:
            **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     _takes_values(claims)
     out = claims(arg)
+    if out is None:
+        nones = [w.name for w in params]
+    elif isinstance(out, Mapping):
+        nones = [key_name(k) for k, v in out.items() if v is None]
+    elif isinstance(out, (list, tuple)):
+        nones = [w.name for w, o in zip(params, out) if o is None]
+    else:
+        nones = []
+    if out is None or nones:
+        raise SymgradError(f"the claim function returned None {'' if out is None else 'as the gradient '}for "
+                           f"{', '.join(nones)}: a missing return statement, or a gradient never assigned")
     if isinstance(out, Mapping):
         byname = {key_name(k): v for k, v in out.items()}
         missing = [w.name for w in params if w.name not in byname]
@@ -167,7 +196,14 @@ def _claim_values(claims, params, pt, B) -> list:
     if isinstance(out, (list, tuple)) and len(params) > 1:
         return [np.asarray(o, dtype=float) for o in out]
     if len(params) != 1:
-        raise SymgradError("the callable returned one array for several wrt symbols; return a dict")
+        arr, n = np.asarray(out, dtype=float), len(params)
+        if arr.size == n and arr.ndim <= 2 and 1 in (arr.shape + (1,))[:2] and all(isinstance(w, sp.Symbol) for w in params):
+            return list(arr.reshape(-1))       # ∇f of [x, y] returned as one vector, in wrt's order
+        square = (" — an n×n array is a Hessian, which sg.check reads from an sp.Matrix claim of scalar "
+                  "symbols, not from a function" if arr.shape == (n, n) else "")
+        raise SymgradError(f"the callable returned one array of shape {arr.shape} for {n} wrt symbols "
+                           f"({', '.join(w.name for w in params)}); return a dict {{name: gradient}} or a list "
+                           f"in wrt's order{square}")
     return [np.asarray(out, dtype=float)]
 
 

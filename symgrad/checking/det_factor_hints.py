@@ -17,9 +17,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .claims import _eval_claim
 from .conditioned_draw import inverted_matrices
-from .hint_case import Case, all_same, differs
+from .hint_case import Case, all_same, claim_at_points, differs
 from .hint_kind import Hint
 from ..teaching.render import show
 
@@ -59,12 +58,9 @@ def _determinants(exprs) -> list:
 
 def _dets(case: Case, d) -> list | None:
     """The scalar ``d`` at every point (None where a point has several examples)."""
-    out = []
-    for p in case.points:
-        if len(p.examples) != 1:
-            return None
-        out.append(float(_eval_claim(d, p.example(0))))
-    return out
+    if any(len(p.examples) != 1 for p in case.points):
+        return None
+    return [float(v) for v in claim_at_points(case, d)]
 
 
 def _det_uses(f, M) -> tuple:

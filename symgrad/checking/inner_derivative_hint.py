@@ -16,8 +16,7 @@ import numpy as np
 import sympy as sp
 
 from .hint_kind import Hint
-from .claims import _eval_claim
-from .hint_case import Case, _fitted, all_same, differs
+from .hint_case import Case, _fitted, all_same, claim_at_points, differs
 
 
 def inner_derivative_hint(case: Case):
@@ -34,7 +33,7 @@ def inner_derivative_hint(case: Case):
         if du.is_constant() or du.has(sp.Derivative, sp.Subs):
             continue
         try:
-            ds = [float(_eval_claim(du, p.example(0))) for p in case.points]
+            ds = [float(v) for v in claim_at_points(case, du)]
         except Exception:  # noqa: BLE001 - an inner derivative that does not evaluate is no hint
             continue
         if not all(np.isfinite(ds)) or not all_same([c * d for c, d in zip(Cs, ds)], Ts):

@@ -34,6 +34,7 @@ True
 """
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Mapping
 
 import numpy as np
@@ -66,8 +67,13 @@ def _column(w) -> bool:
 
 def one_claim(f, wrt, claimed):
     """(f, x, claim) when there is one wrt, a MatrixSymbol, and one claim (``[x]`` and ``[claim]``
-    as the command line passes them; text parsed, never evaluated), else None."""
+    as the command line passes them; text parsed, never evaluated), else None. A column f over
+    several wrt may have its claim as one block per variable (``[J_x, J_y]``, as ``sg.check`` takes a
+    gradient per variable): the blocks are put side by side, in wrt's order (`_side_by_side`)."""
+    claimed = _side_by_side(f, wrt, claimed)
     scalars = _scalar_symbols(wrt)
+    if scalars and _nested(claimed):            # [[fxx, fxy], [fxy, fyy]]: a Hessian as nested lists
+        claimed = sp.ImmutableMatrix(claimed)
     if scalars and isinstance(claimed, (sp.MatrixBase, str)):   # [x, y] and a 2×2 Matrix: Rosenbrock's
         known = {s.name: s for s in scalars}
         try:
@@ -103,6 +109,39 @@ def one_claim(f, wrt, claimed):
         if claimed is None:
             return None
     return f, wrt, claimed, None
+
+
+def _nested(claimed) -> bool:
+    """A list of two or more rows (lists or tuples) of one length, none of them text or arrays."""
+    return (isinstance(claimed, (list, tuple)) and len(claimed) >= 2
+            and all(isinstance(r, (list, tuple)) for r in claimed) and len({len(r) for r in claimed}) == 1
+            and len(claimed[0]) >= 1
+            and all(isinstance(e, (sp.Basic, int, float)) for r in claimed for e in r))
+
+
+def _side_by_side(f, wrt, claimed):
+    """[J_w, J_b] for a column f (m×1, m ≥ 2) over [w, b] as the joint Jacobian [J_w J_b], each
+    block m × (w's size) — a scalar's an m×1 column; ``claimed`` as it is for anything else. A block
+    of another shape is a ShapeError naming its variable (a block written transposed, n×m)."""
+    if not (isinstance(wrt, (list, tuple)) and len(wrt) >= 2 and isinstance(claimed, (list, tuple))
+            and len(claimed) == len(wrt) and isinstance(f, (sp.MatrixBase, sp.MatrixExpr))
+            and not isinstance(f, T.Tensor) and len(f.shape) == 2 and f.shape[1] == 1
+            and sp.sympify(f.shape[0]).is_Integer and int(f.shape[0]) >= 2
+            and all(_column(w) or (isinstance(w, sp.Symbol) and not isinstance(w, sp.Dummy)) for w in wrt)
+            and all(isinstance(c, (sp.MatrixBase, sp.MatrixExpr)) for c in claimed)):
+        return claimed
+    m = int(f.shape[0])
+    for w, c in zip(wrt, claimed):
+        n = int(w.shape[0]) if isinstance(w, sp.MatrixSymbol) else 1
+        if _shape(c) != (m, n):
+            raise ShapeError(
+                f"the claim for {w} is {'×'.join(map(str, _shape(c)))}, but the Jacobian block ∂f/∂{w} of "
+                f"the {m}×1 f is {m}×{n}: one row per output of f, one column per entry of {w}"
+                + (" (the block transposed?)" if _shape(c) == (n, m) else "")
+                + ". Give one block per variable in wrt's order, or the joint Jacobian as one matrix.")
+    if all(isinstance(c, sp.MatrixBase) for c in claimed):
+        return sp.ImmutableMatrix(sp.Matrix.hstack(*claimed))
+    return sp.BlockMatrix([[sp.ImmutableMatrix(c) if isinstance(c, sp.MatrixBase) else c for c in claimed]])
 
 
 def _joint(f, wrt, claimed):
@@ -333,7 +372,11 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         point = {**mine, **point}
     ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
-    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries)
+    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim)
+    if hint is None and kind == "jacobian" and blocks is not None:
+        hint = _block_slip(rows, blocks)
+    if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
+        hint = _rewritten_slip(what, f, wrt, claim, syms, rows)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
 
 
@@ -357,7 +400,7 @@ def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
     return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
 
 
-def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
+def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> Hint | None:
     """The slip the claim's values show at every point, if one of the usual ones does."""
     def every(test):
         return all(test(c, t) for _, c, t in rows)
@@ -391,9 +434,13 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
         return Hint("one entry wrong", f"the claim differs from the {what} only in the entry [{i}, {j}], "
                     f"{at_}{mirror}: re-derive that one")
     if square and every(_rank_one):
+        if _has_outer_product(claim):       # (I + xxᵀ/r²)/r, (I − xxᵀ)/r: the term is there, but wrong
+            return Hint("rank-one term wrong", f"the claim differs from the {what} by a symmetric rank-one "
+                        f"matrix uuᵀ: its outer-product term is there, but with the wrong sign or scale (for "
+                        f"‖x‖'s Hessian (I − xxᵀ/‖x‖²)/‖x‖, a softmax's diag(p) − ppᵀ).")
         soft = " (a softmax's Jacobian is diag(p) − ppᵀ: the −ppᵀ term left out?)" if "softmax" in str(f) else ""
         return Hint("rank-one term left out", f"the claim differs from the {what} by a symmetric rank-one "
-                    f"matrix uuᵀ{soft}")
+                    f"matrix uuᵀ{soft}.")
     if kind == "hessian" and isinstance(f, sp.Basic):
         gn = _gauss_newton(f, wrt, rows)
         if gn:
@@ -408,6 +455,85 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries) -> Hint | None:
             return Hint("weight left out", f"the claim does not depend on {name}, but the {what} does: "
                         f"a factor that varies with {name} is left out{sig}")
     return None
+
+
+def _block_slip(rows, blocks) -> Hint | None:
+    """A joint Jacobian [J_w J_b] whose blocks are right but one: that block named, as the transpose
+    of ∂f/∂w, a multiple of it, or just wrong (its columns said)."""
+    spans, o = [], 0
+    for nm, n in blocks:
+        spans.append((nm, o, o + n))
+        o += n
+    wrong = [(nm, a, b) for nm, a, b in spans if not all(_close(c[:, a:b], t[:, a:b]) for _, c, t in rows)]
+    if len(wrong) != 1 or len(spans) < 2:
+        return None
+    (nm, a, b), right = wrong[0], ", ".join(f"∂f/∂{n}" for n, _, _ in spans if n != wrong[0][0])
+    tail = f"; the blocks {right} are right" if len(spans) > 2 else f"; the block {right} is right"
+    blk = [(c[:, a:b], t[:, a:b]) for _, c, t in rows]
+    if blk[0][0].shape[0] == blk[0][0].shape[1] and all(_close(c.T, t) for c, t in blk) \
+            and not all(_close(t.T, t) for _, t in blk):
+        return Hint("transpose", f"the claim's block for {nm} (columns {a}–{b - 1}) is the transpose of "
+                    f"∂f/∂{nm}: its row i is ∂fᵢ/∂{nm} (one row per output){tail}.")
+    for k in (2, 0.5, -1):
+        if all(_close(c, k * t) for c, t in blk):
+            return Hint("flipped sign" if k == -1 else "factor",
+                        f"the claim's block for {nm} (columns {a}–{b - 1}) is {k:g} times ∂f/∂{nm}{tail}.")
+    return Hint("one block wrong", f"the claim differs from the Jacobian only in its block for {nm} "
+                f"(columns {a}–{b - 1}), ∂f/∂{nm}{tail}: re-derive that one.")
+
+
+def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
+    """A matrix claim right once rewritten: some square matrices exchanged with their transposes
+    (A(…)Aᵀ for Aᵀ(…)A: transposes_dropped_hint's candidates), or the chain rule's matrix M of
+    f(Mx + b) left out on both sides (∇²g for Mᵀ∇²g M)."""
+    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled
+
+    def fits(e):
+        try:
+            low = Lowered(e, syms)
+            return all(_close(np.asarray(low(pt), dtype=float).reshape(t.shape), t) for pt, _, t in rows)
+        except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no slip
+            return False
+    for tried, group in enumerate(_candidates([m for m in _square_symbols(claim) if m != wrt])):
+        if tried >= 12:
+            break
+        new = _toggled(claim, group)
+        if new != claim and fits(new):
+            names = str(group[0]) if len(group) == 1 else ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
+            return Hint("transposes left out", f"the claim is the {what} once {names} "
+                        f"{'is' if len(group) == 1 else 'are'} exchanged with {'its transpose' if len(group) == 1 else 'their transposes'}: "
+                        f"{new} — for f(Mx), the chain rule brings Mᵀ on the left and M on the right.")
+    if isinstance(claim, sp.MatMul):        # A(…)Aᵀ for Aᵀ(…)A: the outer factors only, f's inner A kept
+        args = list(claim.args)
+        spots = [i for i, a in enumerate(args) if (isinstance(a, sp.MatrixSymbol) or isinstance(a, sp.Transpose)
+                 and isinstance(a.arg, sp.MatrixSymbol)) and a.shape[0] == a.shape[1] and a != wrt]
+        for k in (1, 2):
+            for group in combinations(spots, k):
+                new = sp.MatMul(*[a.T if i in group else a for i, a in enumerate(args)])
+                if new != claim and fits(new):
+                    return Hint("transposes left out", f"the claim is the {what} once its factors "
+                                f"{', '.join(str(args[i]) for i in group)} are transposed: {new} — for f(Mx), "
+                                f"the chain rule brings Mᵀ on the left and M on the right.")
+    n = int(wrt.shape[0])
+    for M in sorted((m for m in f.free_symbols if isinstance(m, sp.MatrixSymbol) and m != wrt
+                     and m.shape[1] == n and m.shape[0] == claim.shape[0]), key=lambda m: m.name):
+        new = M.T * claim * M
+        if fits(new):
+            return Hint("matrix factor left out", f"the claim is the {what} of the outer function only: "
+                        f"for f(u) with u = {M}·{wrt.name} + …, the {what} is {M.T}·(…)·{M} — {new}.")
+    return None
+
+
+def _has_outer_product(claim) -> bool:
+    """The claim's expression holds a product u·vᵀ of a column and a row (xxᵀ, ppᵀ)."""
+    if not isinstance(claim, sp.Basic):
+        return False
+    for m in sp.preorder_traversal(claim):
+        if isinstance(m, sp.MatMul):
+            mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+            if any(a.shape[1] == 1 and b.shape[0] == 1 for a, b in zip(mats, mats[1:])):
+                return True
+    return False
 
 
 def _rank_one(c, t) -> bool:

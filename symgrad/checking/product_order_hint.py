@@ -36,13 +36,16 @@ def _factors(a) -> list:
 
 def _reordered(expr):
     """(product as claimed, product reordered, whole claim with it): neighbouring matrix factors of
-    each product swapped, then each product's matrix factors reversed."""
+    each product swapped, then each product's matrix factors reversed, then rotated (a factor moved
+    from one end to the other)."""
     for m in dict.fromkeys(n for n in sp.preorder_traversal(expr) if isinstance(n, sp.MatMul)):
         coeff = [a for a in m.args if not _is_matrix(a)]
         mats = [f for a in m.args if _is_matrix(a) for f in _factors(a)]
         orders = [mats[:i] + [mats[i + 1], mats[i]] + mats[i + 2:] for i in range(len(mats) - 1)]
         if len(mats) > 2:
             orders.append(mats[::-1])
+            # a factor moved from one end to the other: 2aaᵀX for 2Xaaᵀ (∂ aᵀXᵀXa/∂X)
+            orders += [mats[i:] + mats[:i] for i in range(1, len(mats))]
         for order in orders:
             try:
                 new = sp.MatMul(*coeff, *order)

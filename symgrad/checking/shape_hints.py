@@ -149,7 +149,28 @@ def shape_hint(case: Case):
         if axis is not None:
             return axis
     has = "is a scalar" if tuple(cs) == () else f"has shape {_shape_txt(cs)}"
-    return Hint("shape", f"the claim {has}, which cannot be the gradient's: {want}{said}.")
+    return Hint("shape", f"the claim {has}, which cannot be the gradient's: {want}{said}{_nor_hessian(case, cs)}.")
+
+
+def _nor_hessian(case, cs) -> str:
+    """For a square claim of a column x (n×1) that is no n×n: it is not the Hessian's shape either
+    (sg.check reads an n×n claim as ∂²f/∂x∂xᵀ), and MMᵀ written where MᵀM belongs is named."""
+    w = case.w
+    if not (isinstance(w, sp.MatrixSymbol) and len(cs) == 2 and cs[0] == cs[1] and cs[0] > 1
+            and tuple(w.shape)[1:] == (1,) and sp.sympify(w.shape[0]).is_Integer):
+        return ""
+    n = int(w.shape[0])
+    if cs[0] == n:
+        return ""
+    said = f", nor the Hessian's ({n}, {n}), one row and one column per entry of {w.name}"
+    e = case.claim_expr
+    for m in (sp.preorder_traversal(e) if isinstance(e, sp.Basic) else ()):
+        if isinstance(m, sp.MatMul):
+            mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+            for a, b in zip(mats, mats[1:]):
+                if isinstance(b, sp.Transpose) and b.arg == a and a.shape[1] == n:
+                    return said + f" — {a}*{b} is {cs[0]}×{cs[0]}; {b}*{a} is {n}×{n}"
+    return said
 
 
 def _other_gradient(case, cs) -> str:

@@ -46,8 +46,22 @@ def some_uses_hint(case: Case):
     have = [nm for k, nm in zip(kept, names) if k]
     which = (f"the term of one use alone, {have[0]}" if len(have) == 1
              else f"the terms of {len(have)} of them only ({'; '.join(have)})")
-    return Hint(f"{'one use' if len(have) == 1 else 'some uses'} only",
+    kind = f"{'one use' if len(have) == 1 else 'some uses'} only"
+    if len({(eqn.prim, _params_key(eqn)) for eqn, _ in uses}) > 1:     # different operations: no recurrence
+        return Hint(kind, f"{w} is used {n} times in f ({'; '.join(names)}), and the claim is {which}; its "
+                          f"gradient sums the terms of every use (the sum over all paths of the influence "
+                          f"diagram): add the others' terms.")
+    return Hint(kind,
                 f"{w} is used {n} times (a recurrence "
                 f"or a temporal layer shares it across the time steps), and the claim is {which}; its "
                 f"gradient sums the terms of every use — accumulate over the steps, d{w} += … in the loop "
                 f"(from np.zeros_like({w})), not d{w} = …, and let the loop visit every step.")
+
+
+def _params_key(eqn):
+    """An equation's parameters as a comparable key (an elementwise body, a matmul's none): the uses
+    of a recurrence are the same operation at each step; a loss and its penalty are not."""
+    try:
+        return hash(tuple(eqn.params))
+    except TypeError:
+        return repr(eqn.params)

@@ -21,7 +21,9 @@ value inside its bounds (`assumptions`, a declared sign), every kink at least th
 the values not given with ``at=`` move (distribution targets stay put).
 
 The guarantee is per entry: each entry of each kink argument is seen on both sides at some point,
-not every combination of sides of several kinks at once (2ⁿ of them for n kinks). A side that no
+not every combination of sides of several kinks at once (2ⁿ of them for n kinks) — but for n ≤
+`MOST_COMBINED` entries in all (a formula's few kinks) every combination is searched for too
+(`_cover_combinations`): a Huber loss's claim wrong only where |x| > 1 and x < 0 at once. A side that no
 search reaches — relu(x² + x + 1) is never negative; a value given with ``at=`` cannot move — is
 reported in the verdict's method rather than assumed. A side the argument cannot have by
 construction (`kink_signs`: the sum of squares inside sg.norm, the outer argument of relu(relu(u)))
@@ -51,6 +53,7 @@ from .sampling import KINK_MARGIN
 
 STEPS = (0.5, -0.5, 1.0, -1.0, 2.0, -2.0, 4.0, -4.0, 8.0, -8.0, 16.0, -16.0)
 LINES = 12          # random lines tried per missing side (each through one of the points)
+MOST_COMBINED = 3   # kink entries whose every combination of sides is searched for (2ⁿ combinations)
 
 
 @dataclass
@@ -60,13 +63,20 @@ class Coverage:
     entries: int = 0
     found: int = 0
     unreached: list = field(default_factory=list)
+    combined: tuple = ()        # (entries, combinations of their sides not reached), when searched
 
     def describe(self) -> str:
         if not self.entries:
             return ""
         if not self.unreached:
             added = f", {self.found} point(s) added to reach a side" if self.found else ""
-            return f"every kink argument seen on both sides ({self.entries} entr{'y' if self.entries == 1 else 'ies'}{added})"
+            both = ""
+            if self.combined:
+                n, missing = self.combined
+                both = (f"; every combination of their sides seen" if not missing else
+                        f"; {2 ** n - missing} of the {2 ** n} combinations of their sides seen (the others "
+                        f"not reached, or impossible)")
+            return f"every kink argument seen on both sides ({self.entries} entr{'y' if self.entries == 1 else 'ies'}{added}){both}"
         shown = "; ".join(self.unreached[:3]) + (f"; and {len(self.unreached) - 3} more"
                                                  if len(self.unreached) > 3 else "")
         return (f"kink sides NOT reached inside f's domain, moving the values not given with at= "
@@ -103,7 +113,37 @@ def cover(sampler, pts: list, budget: int = 400):
                 pts.append(p)
                 cov.found += 1
                 seen = _seen(sampler, U, seen)
+    live = [(k, e) for k in range(len(seen)) for e in range(seen[k][0].size) if not never[k]]
+    if 2 <= len(live) <= MOST_COMBINED and not cov.unreached:
+        _cover_combinations(sampler, pts, live, cov, left, memo)
     return pts, cov
+
+
+def _cover_combinations(sampler, pts, live, cov, left, memo):
+    """Every combination of sides of a few kink entries (``live``, at most `MOST_COMBINED`): a claim
+    wrong only where x < −1 of a Huber loss (|x| − 1 > 0 and x < 0) is right at points that see each
+    kink on both sides but never that pair. A combination no search reaches is left (it may be
+    impossible: x > 0 with x < −1), and the method says the combinations were not all seen."""
+    from itertools import product
+
+    def signs(U):
+        return {tuple(int(np.sign(u[k][e])) for k, e in live) for u in U}
+    have = set().union(*(signs(sampler.site_values(p)) for p in pts))
+    missing = 0
+    for combo in product((1, -1), repeat=len(live)):
+        if combo in have:
+            continue
+        def want(U, combo=combo):
+            return any(all(u[k][e] * sd >= KINK_MARGIN for (k, e), sd in zip(live, combo)) for u in U)
+        found = _search(sampler, pts, live[0][0], live[0][1], combo[0], left, memo, want=want)
+        if found is None:
+            missing += 1
+            continue
+        p, U = found
+        pts.append(p)
+        cov.found += 1
+        have |= signs(U)
+    cov.combined = (len(live), missing)
 
 
 def _seen(sampler, U, seen):
@@ -117,7 +157,7 @@ def _seen(sampler, U, seen):
     return seen
 
 
-def _search(sampler, pts, k, e, side, left, memo=None):
+def _search(sampler, pts, k, e, side, left, memo=None, want=None):
     """A usable point where entry ``e`` of site ``k`` is on ``side`` (sign), with its site values,
     or None. ``memo`` keeps each point's reflection through the origin (the first candidate tried
     from it, the same for every entry) with its kink values and usability, evaluated once: a layer
@@ -125,6 +165,9 @@ def _search(sampler, pts, k, e, side, left, memo=None):
     of a check's time."""
     if not sampler.pfree and not sampler.ifree:
         return None
+    if want is None:
+        def want(U):
+            return any(u[k][e] * side >= KINK_MARGIN for u in U)
     memo = {} if memo is None else memo
     pool = memo.setdefault("pool", [])        # (point, kink values, usable?) of every line's point
     for r in range(LINES + len(pts)):
@@ -136,7 +179,7 @@ def _search(sampler, pts, k, e, side, left, memo=None):
                 left[0] -= 1
                 memo[id(base)] = _candidate(sampler, sampler.shift(base, sampler.towards_origin(base), -2.0))
             c, U, ok = memo[id(base)]
-            if c is not None and any(u[k][e] * side >= KINK_MARGIN for u in U):
+            if c is not None and want(U):
                 if ok is None:
                     ok = sampler.usable(c, U=U)
                     memo[id(base)] = (c, U, ok)
@@ -145,7 +188,7 @@ def _search(sampler, pts, k, e, side, left, memo=None):
             continue
         if r == len(pts):                  # the lines' points of earlier searches, before new lines
             for i, (c, U, ok) in enumerate(pool):
-                if ok is not False and any(u[k][e] * side >= KINK_MARGIN for u in U):
+                if ok is not False and want(U):
                     ok = sampler.usable(c, U=U) if ok is None else ok
                     pool[i] = (c, U, ok)
                     if ok:
@@ -158,7 +201,7 @@ def _search(sampler, pts, k, e, side, left, memo=None):
             c, U, _ = _candidate(sampler, sampler.shift(base, d, t))
             if c is None:
                 continue
-            if not any(u[k][e] * side >= KINK_MARGIN for u in U):
+            if not want(U):
                 pool.append((c, U, None))
                 continue
             if sampler.usable(c, U=U):

@@ -152,6 +152,40 @@ def has_literal(f, wrt, claimed, n: int) -> bool:
     return False
 
 
+def sizes_said(f, wrt, at: Mapping) -> str:
+    """The symbolic sizes of a tensor check as its method says them: those ``at=`` gave, those read
+    off an array given there, and those the check drew itself (with how to choose them); "" where f
+    has none. A report that says "x is (5, 3)" of an x declared (N, 3) should say where the 5 came from.
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N = sp.Symbol("N", integer=True, positive=True)
+    >>> x = sg.tensor("x", (N, 4))
+    >>> sizes_said(sg.sum(x), x, {})
+    "the symbolic sizes drawn at N = 5 (choose them with at={'N': 3})"
+    """
+    wrts = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    sizes = sizes_of(f, *wrts)
+    if not sizes:
+        return ""
+    given = {key_name(k): v for k, v in (at or {}).items()}
+    read = {s.name for s in sizes_from_values(sizes, given, f, *wrts)}
+    now = fixed_sizes(f, concretize(f, wrt, None, at or {})[0])
+    groups = (("given", [k for k in now if k in given]),
+              ("read", [k for k in now if k in read and k not in given]),
+              ("drawn", [k for k in now if k not in given and k not in read]))
+    parts = []
+    for how, names in groups:
+        if not names:
+            continue
+        words = ", ".join(f"{k} = {now[k]}" for k in names)
+        if how == "drawn":
+            choose = ", ".join(f"{k!r}: 3" for k in names)
+            parts.append(f"the symbolic sizes drawn at {words} (choose them with at={{{choose}}})")
+        else:
+            parts.append(f"the symbolic sizes at {words}, " + ("as given" if how == "given" else "read off the arrays given"))
+    return "; ".join(parts)
+
+
 def fixed_sizes(before, after) -> dict:
     """{name of a symbolic size of ``before``: the number ``concretize`` made it in ``after``}, read
     off the tensors of the same name (so a hint can say "N = 5" of the N the user declared)."""

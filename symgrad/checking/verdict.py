@@ -47,7 +47,7 @@ from . import jacobian_claims, layer_outputs, sampling, sides, size_literals
 from .arguments import check_arguments
 from .matrix_sizes import fix_matrix_sizes
 from .conditioned_draw import conditioned_words
-from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, has_literal
+from .tensors import concretize, declared_shapes, fixed_sizes, is_tensor_check, second_sizes, sizes_said, has_literal
 from .claims import (_claim_values, _compare, _eval_claim, _inputs, _mp_recheck, _normalize_claims, problem_scale,
                      shape_text, _same_kind, _shape, _symbols, _truth, fit_shape, read_f, symbolic_zero)
 from ..core.differentiate import _flatten_wrt, differentiate
@@ -217,7 +217,7 @@ class CheckResult:
         if self.kink:
             parts.append(self.kink)
         if self.hint:
-            parts.append(f"Hint: {self.hint}")
+            parts.append(f"Hint: {self.hint}" + ("" if str(self.hint).rstrip().endswith((".", "?", "!")) else "."))
         parts.append(f"Method: {self.method}.")
         parts.append(f"Layout: {self.layout}.")
         return parts
@@ -318,6 +318,9 @@ def _check_sized(f, wrt, claimed, *, at, assumptions, batch, points, seed, polic
                             policy=policy, targets=targets, convention=convention)
     except size_literals.ClaimRaised as e:      # the function raised at the first sizes
         raised = e.error
+    if raised is None and isinstance(f, sp.Basic) and is_tensor_check(f):
+        said = sizes_said(f, wrt, at or {})      # which N the arrays of the report have
+        first = replace(first, method=first.method + f"; {said}") if said else first
     if raised is not None:                      # outside the except: no ClaimRaised in its context
         return _raised_at_first_size(raised, f, wrt, claimed, at=at, assumptions=assumptions,
                                      seed=seed, policy=policy, targets=targets, convention=convention)

@@ -13,8 +13,11 @@ def test_norm_hint_has_no_guard():
 
 def test_user_where_is_kept():
     X = sg.tensor("X", (4, 3))
+    r = sg.check(sg.sum(sg.where(X > 0, X, 0.1 * X)) + sg.sum(X ** 2), X, 2 * X)
+    assert not r and "where(X > 0, X, 0.1*X)" in r.hint, r.hint
+    # the where's negative slope written 0 is that branch's slip, said with the side (branch_slope_hint)
     r = sg.check(sg.sum(sg.where(X > 0, X, 0.1 * X)), X, sg.where(X > 0, 1, 0))
-    assert not r and "where(X > 0" in r.hint, r.hint
+    assert not r and "where X < 0 (entrywise) the claim's ∂f/∂X is 0 where the truth is 0.1" in r.hint, r.hint
 
 
 def test_guard_words_cases():

@@ -113,3 +113,13 @@ def test_torch_layout_time_slips_are_named():
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: torch_layout_backward(*a, **k, slip="W_hh.T")),
               "transposed factor at every step")
     assert "multiplied by W_hh.T where W_hh belongs" in r.hint
+
+
+def test_one_use_of_a_variable_outside_a_recurrence_is_not_called_a_time_step():
+    """X used by a where and by a square (a loss and its penalty), the claim the square's term alone:
+    "X is used 3 times in f (…)", not "a recurrence … accumulate over the steps"."""
+    import symgrad as sg
+    X = sg.tensor("X", (4, 3))
+    r = sg.check(sg.sum(sg.where(X > 0, X, 0.1 * X)) + sg.sum(X ** 2), X, 2 * X)
+    assert not r and r.hint.kind == "one use only", r.hint
+    assert "used 3 times in f" in r.hint and "recurrence" not in r.hint, r.hint

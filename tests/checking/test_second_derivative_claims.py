@@ -164,3 +164,70 @@ def test_report_names_the_scalar_variables():
     d = sg.check(xs ** 2 * ys, [xs, ys], sp.Matrix([[ys, 2 * xs], [2 * xs, 0]])).to_dict()
     assert d["wrong"] == ["x", "y"] and d["counterexample"]["variable"] == "x"
     assert d["hint"]["kind"] == "one entry wrong"
+
+
+def test_a_hessian_claim_of_the_wrong_square_shape_names_the_product_side():
+    """‖Mx − c‖²'s Hessian 2MᵀM claimed as 2MMᵀ (4×4 for x 3×1): neither the gradient's nor the
+    Hessian's shape, and the product's sides are named. (It said only "cannot be the gradient's".)"""
+    import sympy as sp
+    import symgrad as sg
+    x, M, c = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("M", 4, 3), sp.MatrixSymbol("c", 4, 1)
+    f = ((M * x - c).T * (M * x - c))[0, 0]
+    assert sg.check(f, x, 2 * M.T * M)
+    r = sg.check(f, x, 2 * M * M.T)
+    assert not r and r.hint.kind == "shape", r.hint
+    assert "nor the Hessian's (3, 3)" in r.hint and "M.T*M is 3×3" in r.hint, r.hint
+
+
+def _lse_of_affine():
+    import sympy as sp
+    import symgrad as sg
+    x, A, b = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("A", 3, 3), sp.MatrixSymbol("b", 3, 1)
+    p = sg.softmax(A * x + b)
+    return sg.logsumexp(A * x + b), x, A, sp.DiagMatrix(p) - p * p.T
+
+
+def test_the_affine_lse_hessian_is_torchs():
+    import numpy as np
+    import torch
+    import symgrad as sg
+    from symgrad.core.evaluate import numeric
+    f, x, A, inner = _lse_of_affine()
+    rng = np.random.default_rng(4)
+    Av, bv, xv = rng.normal(size=(3, 3)), rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
+    want = torch.autograd.functional.hessian(
+        lambda t: torch.logsumexp(torch.tensor(Av) @ t + torch.tensor(bv[:, 0]), 0), torch.tensor(xv[:, 0])).numpy()
+    got = numeric(A.T * inner * A, {"A": Av, "b": bv, "x": xv})
+    np.testing.assert_allclose(np.asarray(got, float), want, rtol=1e-10)
+    assert sg.check(f, x, A.T * inner * A)
+
+
+def test_the_affine_lse_hessian_with_its_sides_swapped_or_its_A_left_out():
+    """A(…)Aᵀ for Aᵀ(…)A, and the inner Hessian alone, are named (no hint fitted them before)."""
+    import symgrad as sg
+    f, x, A, inner = _lse_of_affine()
+    r = sg.check(f, x, A * inner * A.T)
+    assert not r and r.hint.kind == "transposes left out", r.hint
+    r = sg.check(f, x, inner)
+    assert not r and r.hint.kind == "matrix factor left out" and "A.T·(…)·A" in r.hint, r.hint
+
+
+def test_a_norms_hessian_with_its_rank_one_term_wrong_is_not_called_left_out():
+    """‖x‖'s Hessian (I − xxᵀ/‖x‖²)/‖x‖ claimed with the term's sign flipped or without its 1/‖x‖²:
+    "rank-one term wrong"; I/‖x‖ alone is still "left out"."""
+    import numpy as np
+    import sympy as sp
+    import torch
+    import symgrad as sg
+    from symgrad.core.evaluate import numeric
+    x, I = sp.MatrixSymbol("x", 3, 1), sp.Identity(3)
+    r = sp.sqrt(sg.sum(sp.HadamardPower(x, 2)))
+    right = (I - x * x.T / r ** 2) / r
+    xv = np.random.default_rng(6).normal(size=(3, 1))
+    want = torch.autograd.functional.hessian(lambda t: torch.linalg.norm(t), torch.tensor(xv[:, 0])).numpy()
+    np.testing.assert_allclose(np.asarray(numeric(right, {"x": xv}), float), want, rtol=1e-10)
+    assert sg.check(r, x, right)
+    for wrong_sign_or_scale in ((I + x * x.T / r ** 2) / r, (I - x * x.T) / r):
+        h = sg.check(r, x, wrong_sign_or_scale).hint
+        assert h.kind == "rank-one term wrong", h
+    assert sg.check(r, x, I / r).hint.kind == "rank-one term left out"
