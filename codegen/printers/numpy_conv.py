@@ -1,8 +1,10 @@
 """The windowed primitives of convolution and pooling in NumPy, rows of the table
 `codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
 
-    conv[stride, pads, ldil, rdil]   im2col without a pad: one clipped strided slice copy per kernel
-                                     offset, then one GEMM over (*K, C); GEMM first, then one slice-add
+    conv[stride, pads, ldil, rdil]   im2col: x placed channel-last into a zero-bordered buffer, its
+                                     windows copied at once (3 or more channels), or one clipped
+                                     strided slice copy per kernel offset (fewer), then one GEMM over
+                                     (*K, C); GEMM first, then one slice-add
                                      per offset, where the output has ≤ half the input's channels; a
                                      weight gradient (the conv of xᵀ with δᵀ): one GEMM over the
                                      forward's im2col buffer, kept for it; an input dilation (ldil ≠ 1):
@@ -189,7 +191,7 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
     channel run is a line), and read x's channels at x's stride where x is laid out (N, C, *S);
     the one copy writes cols once, in order, and reads runs of C contiguous numbers. 0.23-0.53 of
     the per-offset copies' time with the caches cold (N × C × S² = 128 × 16 × 8², 64 × 16 × 14²,
-    256 × 3 × 32², 32 × 64 × 16²; bench/im2col_copy.py)."""
+    256 × 3 × 32², 32 × 64 × 16²; `bench/im2col_copy.py`, 0.32-0.55 there)."""
     if not (C.is_Integer and int(C) >= 3) or any(lo < 0 or hi < 0 for lo, hi in pads):
         return None
     nd = len(S)
