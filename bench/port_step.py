@@ -13,8 +13,8 @@ integer ids, nn.EmbeddingBag(mode="mean"), and a linear head), ``tied_ae`` (a si
 decoder is the encoder's W.T, MSE), ``ln_mlp`` and ``bn_mlp`` (one hidden layer of 256 with a layer
 norm, or a training-mode batch norm, then relu), ``resblock`` (a ResNet basic block with batch norms
 and the identity path on 16 × 8 × 8 maps, average pooling, a linear head), ``gru`` (a GRU cell over
-T = 5 steps), ``vae`` (a VAE, ε an input: binary cross-entropy of the logits plus the Gaussian KL). One training step = forward, loss, backward, Adam update
-(lr 1e-3), float32, both on one thread (BLAS included); ``--cpu-time`` times by this thread's CPU
+T = 5 steps), ``vae`` (a VAE, ε an input: binary cross-entropy of the logits plus the Gaussian KL).
+One training step = forward, loss, backward, Adam update (lr 1e-3), float32, both on one thread (BLAS included); ``--cpu-time`` times by this thread's CPU
 time (time.thread_time) rather than the wall clock. Before timing, the two agree on the first
 step's loss. Printed per model: the median time of a step of each, and the median of the per-round
 ratios compiled / torch eager (the two run in turns, so a busy machine slows them alike; below 1 the
