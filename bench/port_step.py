@@ -247,8 +247,11 @@ def vae(B, rng, D=256, Hd=128, Z=16):
     return loss, [We, be, Wm, bm, Wv, bv, Wd, bd, Wo, bo], [x, eps], data, twin
 
 
-MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, "tied_ae": tied_ae,
-          "ln_mlp": ln_mlp, "bn_mlp": bn_mlp, "resblock": resblock, "gru": gru, "vae": vae}
+MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, "tied_ae": tied_ae}
+# networks people train on a CPU that the ports above lack (2026-12-01, twelfth session; their float64
+# check against torch: tests/test_bench_port_step_survey.py)
+SURVEY = {"ln_mlp": ln_mlp, "bn_mlp": bn_mlp, "resblock": resblock, "gru": gru, "vae": vae}
+ALL = {**MODELS, **SURVEY}
 
 
 def module_source(checkout: str, name: str, B: int, seed: int) -> str:
@@ -256,7 +259,7 @@ def module_source(checkout: str, name: str, B: int, seed: int) -> str:
     float32), compiled in a subprocess there (the model as this file declares it)."""
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
             "import numpy as np, symgrad as sg, port_step as ps; "
-            f"loss, params, inputs, data, twin = ps.MODELS[{name!r}]({B}, np.random.default_rng({seed})); "
+            f"loss, params, inputs, data, twin = ps.ALL[{name!r}]({B}, np.random.default_rng({seed})); "
             f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr={LR}), "
             "dtype='float32').source)")
     return generated_source(checkout, code)
@@ -283,7 +286,7 @@ def bench(name, B, rounds, seed=0, baseline=None, clock=time.perf_counter):
     import torch
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
-    loss, params, inputs, data, twin = MODELS[name](B, rng)
+    loss, params, inputs, data, twin = ALL[name](B, rng)
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr=LR), dtype="float32")
     vals = {p.name: (rng.normal(0, 1 / np.sqrt(p.shape[-1]), tuple(p.shape)) if len(p.shape) > 1
                      else np.ones(p.shape) if p.name.startswith("g") else np.zeros(p.shape)).astype(np.float32)
@@ -323,7 +326,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(ALL))
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time by this thread's CPU time (time.thread_time), not the wall clock")
