@@ -2,7 +2,7 @@
 NumPy training step of each against torch eager's, in one process, on the same weights and data.
 
     PYTHONPATH=. python bench/port_step.py [--rounds 21] [--batch 128] [--models prenorm,lstm,...]
-        [--baseline DIR]
+        [--baseline DIR] [--cpu-time]
 
 The models, each declared over a batch of size N as torch code writes it, and its torch twin:
 ``prenorm`` (3 pre-norm residual blocks: layer norm, a GELU MLP of width 4·D, residual; a linear
@@ -10,8 +10,12 @@ head), ``lstm`` (an LSTM cell unrolled over T = 5 steps, fused gates cut by ``ch
 on the last h), ``attention`` (4-head self-attention with a padding mask and a causal mask, a
 mean over the real tokens, cross-entropy with label smoothing), ``bag`` (the mean of embeddings by
 integer ids, nn.EmbeddingBag(mode="mean"), and a linear head), ``tied_ae`` (a sigmoid autoencoder whose
-decoder is the encoder's W.T, MSE). One training step = forward, loss, backward, Adam update
-(lr 1e-3), float32, both on one thread (BLAS included). Before timing, the two agree on the first
+decoder is the encoder's W.T, MSE), ``ln_mlp`` and ``bn_mlp`` (one hidden layer of 256 with a layer
+norm, or a training-mode batch norm, then relu), ``resblock`` (a ResNet basic block with batch norms
+and the identity path on 16 × 8 × 8 maps, average pooling, a linear head), ``gru`` (a GRU cell over
+T = 5 steps), ``vae`` (a VAE, ε an input: binary cross-entropy of the logits plus the Gaussian KL).
+One training step = forward, loss, backward, Adam update (lr 1e-3), float32, both on one thread (BLAS included); ``--cpu-time`` times by this thread's CPU
+time (time.thread_time) rather than the wall clock. Before timing, the two agree on the first
 step's loss. Printed per model: the median time of a step of each, and the median of the per-round
 ratios compiled / torch eager (the two run in turns, so a busy machine slows them alike; below 1 the
 compiled step is faster). ``--baseline DIR`` adds the step that the symgrad of another checkout (DIR)
@@ -30,6 +34,7 @@ import argparse      # noqa: E402
 import datetime      # noqa: E402
 import platform      # noqa: E402
 import statistics    # noqa: E402
+import time          # noqa: E402
 
 import numpy as np   # noqa: E402
 import sympy as sp   # noqa: E402
@@ -141,7 +146,112 @@ def tied_ae(B, rng, D=256, H=64):
     return loss, [W, be, bd], [x], data, twin
 
 
+def ln_mlp(B, rng, D=128, Hd=256, C=10):
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    W1, c1, g, b = sg.tensor("W1", (Hd, D)), sg.tensor("c1", (Hd,)), sg.tensor("g", (Hd,)), sg.tensor("b", (Hd,))
+    W2, c2 = sg.tensor("W2", (C, Hd)), sg.tensor("c2", (C,))
+    loss = sg.cross_entropy(sg.linear(sg.relu(sg.layer_norm(sg.linear(x, W1, c1), Hd, g, b)), W2, c2), y)
+    data = {"x": rng.normal(size=(B, D)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        h = F.relu(F.layer_norm(F.linear(d["x"], t["W1"], t["c1"]), (Hd,), t["g"], t["b"]))
+        return F.cross_entropy(F.linear(h, t["W2"], t["c2"]), d["y"])
+    return loss, [W1, c1, g, b, W2, c2], [x, y], data, twin
+
+
+def bn_mlp(B, rng, D=128, Hd=256, C=10):
+    x, y = sg.tensor("x", (N, D)), sg.tensor("y", (N,), integer=True)
+    W1, g, b = sg.tensor("W1", (Hd, D)), sg.tensor("g", (Hd,)), sg.tensor("b", (Hd,))
+    W2, c2 = sg.tensor("W2", (C, Hd)), sg.tensor("c2", (C,))
+    h = sg.relu(sg.batch_norm(sg.linear(x, W1), weight=g, bias=b, training=True))
+    loss = sg.cross_entropy(sg.linear(h, W2, c2), y)
+    data = {"x": rng.normal(size=(B, D)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        h = F.relu(F.batch_norm(F.linear(d["x"], t["W1"]), None, None, t["g"], t["b"], training=True))
+        return F.cross_entropy(F.linear(h, t["W2"], t["c2"]), d["y"])
+    return loss, [W1, g, b, W2, c2], [x, y], data, twin
+
+
+def resblock(B, rng, C=16, S=8, K=10):
+    """A ResNet basic block on 8×8 images: conv 3×3 → batch norm → relu → conv 3×3 → batch norm,
+    plus the input, relu; global average pooling and a linear head."""
+    x, y = sg.tensor("x", (N, C, S, S)), sg.tensor("y", (N,), integer=True)
+    w1, w2 = sg.tensor("w1", (C, C, 3, 3)), sg.tensor("w2", (C, C, 3, 3))
+    g1, b1, g2, b2 = (sg.tensor(n, (C,)) for n in ("g1", "b1", "g2", "b2"))
+    Wc, bc = sg.tensor("Wc", (K, C)), sg.tensor("bc", (K,))
+    o = sg.relu(sg.batch_norm(sg.conv2d(x, w1, padding=1), weight=g1, bias=b1, training=True))
+    o = sg.batch_norm(sg.conv2d(o, w2, padding=1), weight=g2, bias=b2, training=True)
+    h = sg.relu(o + x)
+    loss = sg.cross_entropy(sg.linear(sg.mean(h, axis=(2, 3)), Wc, bc), y)
+    data = {"x": rng.normal(size=(B, C, S, S)), "y": rng.integers(0, K, B)}
+
+    def twin(t, d, F):
+        o = F.relu(F.batch_norm(F.conv2d(d["x"], t["w1"], padding=1), None, None, t["g1"], t["b1"], training=True))
+        o = F.batch_norm(F.conv2d(o, t["w2"], padding=1), None, None, t["g2"], t["b2"], training=True)
+        return F.cross_entropy(F.linear(F.relu(o + d["x"]).mean((2, 3)), t["Wc"], t["bc"]), d["y"])
+    return loss, [w1, w2, g1, b1, g2, b2, Wc, bc], [x, y], data, twin
+
+
+def gru(B, rng, T=5, D=32, H=64, C=10):
+    x, y = sg.tensor("x", (N, T, D)), sg.tensor("y", (N,), integer=True)
+    Wi, Wh, bi, bh = (sg.tensor("W_ih", (3 * H, D)), sg.tensor("W_hh", (3 * H, H)),
+                      sg.tensor("b_ih", (3 * H,)), sg.tensor("b_hh", (3 * H,)))
+    Wc = sg.tensor("Wc", (C, H))
+    h = sg.zeros((N, H))
+    for x_t in x.unbind(1):
+        ir, iz, inn = sg.linear(x_t, Wi, bi).chunk(3, dim=1)
+        hr, hz, hn = sg.linear(h, Wh, bh).chunk(3, dim=1)
+        r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
+        n = (inn + r * hn).tanh()
+        h = (1 - z) * n + z * h
+    loss = sg.cross_entropy(sg.linear(h, Wc), y)
+    data = {"x": rng.normal(size=(B, T, D)), "y": rng.integers(0, C, B)}
+
+    def twin(t, d, F):
+        import torch
+        h = torch.zeros(d["x"].shape[0], H)
+        for x_t in d["x"].unbind(1):
+            ir, iz, inn = F.linear(x_t, t["W_ih"], t["b_ih"]).chunk(3, 1)
+            hr, hz, hn = F.linear(h, t["W_hh"], t["b_hh"]).chunk(3, 1)
+            r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
+            h = (1 - z) * (inn + r * hn).tanh() + z * h
+        return F.cross_entropy(F.linear(h, t["Wc"]), d["y"])
+    return loss, [Wi, Wh, bi, bh, Wc], [x, y], data, twin
+
+
+def vae(B, rng, D=256, Hd=128, Z=16):
+    """A VAE: encoder to a mean and a log-variance, z = μ + exp(½·logvar)·ε with ε an input, a
+    sigmoid decoder; binary cross-entropy (summed, per example) plus the Gaussian KL term."""
+    x, eps = sg.tensor("x", (N, D)), sg.tensor("eps", (N, Z))
+    We, be = sg.tensor("We", (Hd, D)), sg.tensor("be", (Hd,))
+    Wm, bm, Wv, bv = sg.tensor("Wm", (Z, Hd)), sg.tensor("bm", (Z,)), sg.tensor("Wv", (Z, Hd)), sg.tensor("bv", (Z,))
+    Wd, bd, Wo, bo = sg.tensor("Wd", (Hd, Z)), sg.tensor("bd", (Hd,)), sg.tensor("Wo", (D, Hd)), sg.tensor("bo", (D,))
+    h = sg.relu(sg.linear(x, We, be))
+    mu, logvar = sg.linear(h, Wm, bm), sg.linear(h, Wv, bv)
+    z = mu + sg.exp(logvar / 2) * eps
+    logits = sg.linear(sg.relu(sg.linear(z, Wd, bd)), Wo, bo)
+    rec = sg.bce_with_logits(logits, x, reduction="sum") / N
+    kl = -sp.Rational(1, 2) * sg.sum(1 + logvar - mu ** 2 - sg.exp(logvar)) / N
+    loss = rec + kl
+    data = {"x": (rng.random(size=(B, D)) < 0.3).astype(float), "eps": rng.normal(size=(B, Z))}
+
+    def twin(t, d, F):
+        h = F.relu(F.linear(d["x"], t["We"], t["be"]))
+        mu, logvar = F.linear(h, t["Wm"], t["bm"]), F.linear(h, t["Wv"], t["bv"])
+        z = mu + (logvar / 2).exp() * d["eps"]
+        logits = F.linear(F.relu(F.linear(z, t["Wd"], t["bd"])), t["Wo"], t["bo"])
+        n = d["x"].shape[0]
+        rec = F.binary_cross_entropy_with_logits(logits, d["x"], reduction="sum") / n
+        return rec - 0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum() / n
+    return loss, [We, be, Wm, bm, Wv, bv, Wd, bd, Wo, bo], [x, eps], data, twin
+
+
 MODELS = {"prenorm": prenorm, "lstm": lstm, "attention": attention, "bag": bag, "tied_ae": tied_ae}
+# networks people train on a CPU that the ports above lack (2026-12-01, twelfth session; their float64
+# check against torch: tests/test_bench_port_step_survey.py)
+SURVEY = {"ln_mlp": ln_mlp, "bn_mlp": bn_mlp, "resblock": resblock, "gru": gru, "vae": vae}
+ALL = {**MODELS, **SURVEY}
 
 
 def module_source(checkout: str, name: str, B: int, seed: int) -> str:
@@ -149,7 +259,7 @@ def module_source(checkout: str, name: str, B: int, seed: int) -> str:
     float32), compiled in a subprocess there (the model as this file declares it)."""
     code = (f"import sys; sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r}); "
             "import numpy as np, symgrad as sg, port_step as ps; "
-            f"loss, params, inputs, data, twin = ps.MODELS[{name!r}]({B}, np.random.default_rng({seed})); "
+            f"loss, params, inputs, data, twin = ps.ALL[{name!r}]({B}, np.random.default_rng({seed})); "
             f"sys.stdout.write(sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr={LR}), "
             "dtype='float32').source)")
     return generated_source(checkout, code)
@@ -172,11 +282,11 @@ def module_step(source: str, prog, vals: dict, data: dict, inputs):
     return step
 
 
-def bench(name, B, rounds, seed=0, baseline=None):
+def bench(name, B, rounds, seed=0, baseline=None, clock=time.perf_counter):
     import torch
     torch.set_num_threads(1)
     rng = np.random.default_rng(seed)
-    loss, params, inputs, data, twin = MODELS[name](B, rng)
+    loss, params, inputs, data, twin = ALL[name](B, rng)
     prog = sg.compile(loss, params, inputs, optimizer=sg.optim.Adam(lr=LR), dtype="float32")
     vals = {p.name: (rng.normal(0, 1 / np.sqrt(p.shape[-1]), tuple(p.shape)) if len(p.shape) > 1
                      else np.ones(p.shape) if p.name.startswith("g") else np.zeros(p.shape)).astype(np.float32)
@@ -206,7 +316,7 @@ def bench(name, B, rounds, seed=0, baseline=None):
         runs["module"] = module_step(prog.source, prog, vals, data, inputs)
         runs["baseline"] = module_step(module_source(baseline, name, B, seed), prog, vals, data, inputs)
         assert abs(runs["baseline"]() - runs["module"]()) <= 1e-4 * max(1.0, abs(a)), name
-    times = interleaved_rounds(runs, rounds)
+    times = interleaved_rounds(runs, rounds, clock)
     return (statistics.median(times["symgrad"]) * 1e3, statistics.median(times["torch"]) * 1e3,
             median_ratio(times, "symgrad", "torch"),
             (median_ratio(times, "module", "baseline"), median_ratio(times, "baseline", "torch")) if baseline else None)
@@ -216,17 +326,20 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(ALL))
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time by this thread's CPU time (time.thread_time), not the wall clock")
     a = ap.parse_args(argv)
     import torch
     print(f"# bench/port_step.py, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}; batch {a.batch}, "
-          f"{a.rounds} rounds, Adam, float32, one thread")
+          f"{a.rounds} rounds, Adam, float32, one thread, {'CPU' if a.cpu_time else 'wall'} time")
     print(f"{'model':<10} {'symgrad ms':>11} {'torch ms':>9} {'ratio':>6}"
           + (f" {'this / baseline':>16} {'baseline / torch':>17}" if a.baseline else ""))
     for name in a.models.split(","):
-        ours, theirs, ratio, ab = bench(name, a.batch, a.rounds, baseline=a.baseline)
+        ours, theirs, ratio, ab = bench(name, a.batch, a.rounds, baseline=a.baseline,
+                                        clock=time.thread_time if a.cpu_time else time.perf_counter)
         print(f"{name:<10} {ours:>11.2f} {theirs:>9.2f} {ratio:>6.2f}" + (f" {ab[0]:>16.2f} {ab[1]:>17.2f}" if a.baseline else ""))
 
 

@@ -148,7 +148,7 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
                 if isinstance(n, ast.Name):
                     bound[n.id] = bound.get(n.id, 0) + 1
     parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
-    scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float", "erf", "sigmoid", "relu"} \
+    scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float", "erf", "sigmoid", "relu", "softplus"} \
         | {n for n, sh in shapes.items() if sh == "()"}
 
     def array(node) -> bool:

@@ -1,8 +1,10 @@
 """The windowed primitives of convolution and pooling in NumPy, rows of the table
 `codegen.printers.numpy_tensor.FORMS` (registered there). No Python loop over positions:
 
-    conv[stride, pads, ldil, rdil]   im2col without a pad: one clipped strided slice copy per kernel
-                                     offset, then one GEMM over (*K, C); GEMM first, then one slice-add
+    conv[stride, pads, ldil, rdil]   im2col: x placed channel-last into a zero-bordered buffer, its
+                                     windows copied at once (3 or more channels), or one clipped
+                                     strided slice copy per kernel offset (fewer), then one GEMM over
+                                     (*K, C); GEMM first, then one slice-add
                                      per offset, where the output has ≤ half the input's channels; a
                                      weight gradient (the conv of xᵀ with δᵀ): one GEMM over the
                                      forward's im2col buffer, kept for it; an input dilation (ldil ≠ 1):
@@ -156,11 +158,16 @@ def _conv_im2col(c, e) -> list:
         lines.append(f"del {n}_t{drop}")
         return lines
     cols = f"{n}_cols"
-    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
+    whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last)
+    lines.append(f"{cols} = numpy.{'empty' if whole else 'zeros'}"
+                 f"({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
     _keep(c, cols)
-    lines += heads
-    lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
-                 f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
+    if whole:
+        lines += whole[:-1] + [f"{cols}[...] = {whole[-1]}"]
+    else:
+        lines += heads
+        lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
+                     f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     kc = c.dim(C * _prod(K))
     lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
@@ -170,6 +177,54 @@ def _conv_im2col(c, e) -> list:
     # of this convolution reads it again (`_weight_gradient`)
     c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = cols
     return lines
+
+
+def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last) -> list | None:
+    """The im2col buffer filled in one copy: x placed channel-last once into a zero-bordered buffer
+    (N, *P, C) (kept between steps: its border stays 0), then all its windows (N, *O, *K, C), a view
+    (sliding_window_view), copied into cols at once. Lines, the last one the window view's code
+    (the caller assigns it); None where the per-offset slice copies are kept: fewer than 3 channels
+    (a window copy then moves runs of C < 3 numbers: 3-4 times slower than the slices, 64 × 1 × 28 ×
+    28) or a negative padding (a crop).
+
+    Why: the per-offset copies write cols in K passes, each touching every cache line of it (a
+    channel run is a line), and read x's channels at x's stride where x is laid out (N, C, *S);
+    the one copy writes cols once, in order, and reads runs of C contiguous numbers. 0.23-0.53 of
+    the per-offset copies' time with the caches cold (N × C × S² = 128 × 16 × 8², 64 × 16 × 14²,
+    256 × 3 × 32², 32 × 64 × 16²; `bench/im2col_copy.py`, 0.32-0.55 there)."""
+    if not (C.is_Integer and int(C) >= 3) or any(lo < 0 or hi < 0 for lo, hi in pads):
+        return None
+    nd = len(S)
+    span = [dilated(k, d) for k, d in zip(K, rd)]
+    P = [(o - 1) * s + w for o, s, w in zip(O, stride, span)]      # the extent the windows reach
+    lines, src = [], _transposed(xs, to_last)
+    if any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S)):
+        pad = f"{n}_pad"
+        lines.append(f"{pad} = numpy.zeros({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
+        _keep(c, pad)
+        inside = [min(s, p - lo) for s, p, (lo, _) in zip(S, P, pads)]
+        into = ", ".join(f"{lo}:{lo + m}" for (lo, _), m in zip(pads, inside))
+        lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
+        src = pad
+    else:
+        src += _first(P, S)
+    sl = [":"] * (nd + 2) + [f"::{d}" if d != 1 else ":" for d in rd]
+    for i, s in enumerate(stride):
+        sl[1 + i] = f"::{s}" if s != 1 else ":"
+    while sl and sl[-1] == ":":
+        sl.pop()
+    kc_last = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
+    view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + (f"[{', '.join(sl)}]" if sl else "")
+    return lines + [f"{view}.transpose({kc_last})"]
+
+
+def _first(m, S) -> str:
+    """The subscript that keeps the first m[i] of the S[i] positions of each spatial axis of an
+    (N, *S, C) array ("" where that is all of them): ``[:, :11]``."""
+    parts = [f":{a}" if a < s else ":" for a, s in zip(m, S)]
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return f"[:, {', '.join(parts)}]" if parts else ""
 
 
 _LAST_TRANSPOSE = re.compile(r"\.transpose\(\(([\d, ]+)\)\)$")
