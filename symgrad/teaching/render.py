@@ -644,7 +644,10 @@ def _scalar_head(printer, scalars, dot) -> str:
     if not scalars:
         return ""
     c = sp.Mul(*scalars)
-    return "-" if c == -1 else printer._print(c) + dot
+    if c == -1:
+        return "-"
+    # a sum in front takes its brackets: (μ − x)·Σₙ …, never μ − x·Σₙ … (which reads μ − (x·Σₙ …))
+    return (printer.parenthesize(c, PRECEDENCE["Mul"]) if isinstance(c, sp.Add) else printer._print(c)) + dot
 
 
 def visible(name: str) -> str:
