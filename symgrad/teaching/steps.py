@@ -336,9 +336,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if penalized and g.producer[vid].prim.leaf:      # x.T @ δ + 0.1·W, the data term first
             total = penalty_last(total, node)
         named[vid] = total
-        if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
+        once = len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total)
+        if ce is not None and once:
             rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
-        rhs.append(total)
+        if not (sm is not None and once):   # a softmax's (∂L/∂A − (A ⊙ ∂L/∂A).sum(…)) ⊙ A once, not
+            rhs.append(total)               # again as A ⊙ (…), the same product with its factors swapped
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
