@@ -118,6 +118,8 @@ def op_label(eqn) -> str:
     if p is A.reshape_p:          # p.reshape(N, -1): every axis after the first merged into one
         shape, out = eqn.inputs[0].shape, eqn.out.shape
         return "flatten" if len(out) == 2 and len(shape) > 2 and out[0] == shape[0] else "reshape"
+    if p is A.take_p:             # an embedding lookup W[ids]: the rows it gathers, as the rule says
+        return "take rows" if eqn.params[0] == 0 else f"take (axis {eqn.params[0]})"
     if p.name in _NAMED:
         return _NAMED[p.name]
     if p is not R.ewise_p:

@@ -44,6 +44,8 @@ def local_rule(eqn, i: int, disp: dict, graph):
     if prim is R.matmul_p and _is_tensor(disp.get(eqn.inputs[0].id)):     # x @ W: the operands' names
         a, b = (_operand(disp[v.id]) for v in eqn.inputs)        # y⁽¹⁾, W₂, as the steps print them
         return (f"matrix product: ∇{a} = δ @ {_t(b)}" if i == 0 else f"matrix product: ∇{b} = {_t(a)} @ δ"), None
+    if prim is A.take_p and i == 0:              # an embedding lookup W[ids]: where each δ row goes
+        return _take_rule(eqn, disp), None
     return {
         "conv": ("convolution: ∇x is the full convolution of δ with the flipped kernel" if i == 0 else
                  "convolution: ∇w is the correlation of the input with δ"),
@@ -188,6 +190,16 @@ def _pretty(node) -> str:
     if not isinstance(node, (sp.Symbol, sp.MatrixSymbol)) and isinstance(getattr(node, "name", None), str):
         node = sp.Symbol(node.name)              # a tensor's name, subscripted as the others
     return show(node, "unicode")
+
+
+def _take_rule(eqn, disp) -> str:
+    """The rule of x[ids] (an embedding lookup) as a lecture says it: row k of ∇x is the sum of δ's
+    rows whose id is k — a row looked up twice adds up, a row never looked up gets 0."""
+    x, ids = (_pretty(disp[v.id]) for v in eqn.inputs)
+    axis = eqn.params[0]
+    part = "row" if axis == 0 else f"slice along axis {axis}"
+    return (f"take ({x}[{ids}] with integer ids): {part} k of ∇{x} is the sum of the {part}s of δ whose "
+            f"id is k (a {part} looked up twice adds up, one never looked up gets 0)")
 
 
 def _operand(node) -> str:

@@ -32,7 +32,7 @@ from sympy.printing.str import StrPrinter
 
 from .latex_rows import _tex_equation, _text_mode
 from .logistic import sigma_first
-from .notation import Chain, Value, decode
+from .notation import BatchSum, Chain, Value, decode
 from .numbers import number, tiny
 from .root_scale import over_root, print_over_root
 from .sum_order import as_written_sum, in_affine_order
@@ -61,6 +61,31 @@ def inverse_transposed_power(expr):
     if not (n.is_Integer and n < 0):
         return None
     return expr.base.arg, int(-n)
+
+
+# A product of two sums over the batch is written (Σₙ a)·(Σₙ b): Σₙ a·Σₙ b would read as one sum
+# over n of a·Σₙ b, the second n the first one's. The text view's sum_n(a) has its own brackets.
+_SUM_IN_PRODUCT = contextvars.ContextVar("sum_in_product", default=False)
+
+
+def _sums_bracketed(print_mul):
+    def wrapped(self, expr):
+        token = _SUM_IN_PRODUCT.set(sum(isinstance(a, BatchSum) for a in expr.args) > 1)
+        try:
+            return print_mul(self, expr)
+        finally:
+            _SUM_IN_PRODUCT.reset(token)
+    return wrapped
+
+
+def _sum_body(printer, e):
+    """(whether this Σ is one of several factors of a product, the printed body ``e``)."""
+    bracket = _SUM_IN_PRODUCT.get()
+    token = _SUM_IN_PRODUCT.set(False)
+    try:
+        return bracket, printer._print(e)
+    finally:
+        _SUM_IN_PRODUCT.reset(token)
 
 
 class TextPrinter(StrPrinter):
@@ -468,9 +493,10 @@ class UnicodePrinter(TextPrinter):
 
     def _print_BatchSum(self, expr):
         e, n = expr.args
-        inner = self._print(e)
+        bracket, inner = _sum_body(self, e)
         sub = {"n": "ₙ", "j": "ⱼ", "i": "ᵢ"}.get(str(n), "_" + str(n))
-        return f"Σ{sub} " + (f"({inner})" if isinstance(e, sp.Add) else inner)
+        out = f"Σ{sub} " + (f"({inner})" if isinstance(e, sp.Add) else inner)
+        return f"({out})" if bracket else out
 
     def _print_Pow(self, expr, rational=False):
         b, n = expr.args
@@ -491,6 +517,7 @@ class UnicodePrinter(TextPrinter):
         exp = self._print(n)
         return base + "^" + (exp if n.is_Symbol or (n.is_Integer and n > 0) else f"({exp})")
 
+    @_sums_bracketed
     def _print_Mul(self, expr):
         bare = unit_float_dropped(expr)
         if bare is not None:
@@ -644,7 +671,10 @@ def _scalar_head(printer, scalars, dot) -> str:
     if not scalars:
         return ""
     c = sp.Mul(*scalars)
-    return "-" if c == -1 else printer._print(c) + dot
+    if c == -1:
+        return "-"
+    # a sum in front takes its brackets: (μ − x)·Σₙ …, never μ − x·Σₙ … (which reads μ − (x·Σₙ …))
+    return (printer.parenthesize(c, PRECEDENCE["Mul"]) if isinstance(c, sp.Add) else printer._print(c)) + dot
 
 
 def visible(name: str) -> str:
@@ -783,6 +813,7 @@ class TeachLatexPrinter(LatexPrinter):
     def _print_Float(self, expr):
         return _tiny_tex(expr) or super()._print_Float(expr)
 
+    @_sums_bracketed
     def _print_Mul(self, expr):
         bare = unit_float_dropped(expr)
         if bare is not None:
@@ -917,10 +948,11 @@ class TeachLatexPrinter(LatexPrinter):
 
     def _print_BatchSum(self, expr):       # \sum_{n} \frac{∂L}{∂\hat{x}_{n}} (x_{n} − μ)
         e, n = expr.args
-        inner = self._print(e)
+        bracket, inner = _sum_body(self, e)
         if isinstance(e, sp.Add):
             inner = r"\left(%s\right)" % inner
-        return r"\sum_{%s} %s" % (self._print(n), inner)
+        out = r"\sum_{%s} %s" % (self._print(n), inner)
+        return r"\left(%s\right)" % out if bracket else out
 
     def _print_Heaviside(self, expr, exp=None):
         return r"H\left(%s\right)" % self._print(expr.args[0])

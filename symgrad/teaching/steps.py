@@ -125,6 +125,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
             if c is not None and v.id in need:
                 contribs[v.id].append((s.eqn, i, c))
     contribs = defaultdict(list, {v: uses_in_turn(d, ts) for v, ts in contribs.items()})
+    if not is_split(d):
+        contribs.update({v: _latest_use_first(ts, nm) for v, ts in contribs.items()
+                         if len(ts) > 1 and g.producer[v].prim.leaf})
     pool_inner = set().union(*(p.inner for p in nm.pools.values()), *(sm.inner for sm in nm.softmaxes.values()),
                              *(ce.inner for ce in nm.ces.values()))
     hidden_names = {str(disp[h]) for h in nm.hidden if h in disp and h not in nm.pools}
@@ -333,9 +336,11 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
         if penalized and g.producer[vid].prim.leaf:      # x.T @ δ + 0.1·W, the data term first
             total = penalty_last(total, node)
         named[vid] = total
-        if ce is not None and len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total):
+        once = len(subst) == 1 and len(subst[0]) == 1 and sp.srepr(subst[0][0]) == sp.srepr(total)
+        if ce is not None and once:
             rhs.pop()       # δ twice, (…)·∂L/∂u₁/4 then ∂L/∂u₁·(…)/4: written once, upstream first
-        rhs.append(total)
+        if not (sm is not None and once):   # a softmax's (∂L/∂A − (A ⊙ ∂L/∂A).sum(…)) ⊙ A once, not
+            rhs.append(total)               # again as A ⊙ (…), the same product with its factors swapped
         full = _expand_in_user_symbols(expand, terms, g, given, shape, total)
         if full is not None and nm.user_exprs:
             full = _given(_fold_products(full.xreplace(nm.user_exprs), nm.user_exprs), given)
@@ -469,6 +474,13 @@ def _fixed(fix, steps, grads, named_grads):
         st.expr = fix(st.expr)
     grads = [(w, fix(e), v) for w, e, v in grads]
     return steps, grads, {w: fix(e) for w, e in named_grads.items()}
+
+
+def _latest_use_first(terms: list, nm) -> list:
+    """A parameter's uses in the order the backward pass meets them, the latest first: an unrolled
+    RNN's W_xh as its W_hh and b, δ⁽³⁾·x₃ᵀ + δ⁽²⁾·x₂ᵀ + δ⁽¹⁾·x₁ᵀ (reverse mode had met W_xh's
+    products, which no h feeds, in the order they were made)."""
+    return sorted(terms, key=lambda t: -nm.owner(t[0].out.id))
 
 
 def _leaves_after_their_gate(order: list, contribs: dict, g, consumers: dict, wrt: list) -> list:
