@@ -339,6 +339,22 @@ def _torch_pair_refusal(who, torch_keywords):
     check_keywords(who, torch_keywords, ["axis", "keepdims"])
 
 
+class _AtRefusal:
+    """What ``x.at`` gives: indexing it is an `UnsupportedError` naming the functional spellings
+    (2026-12-01, twelfth session: it was "'Tensor' object has no attribute 'at'")."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, key):
+        raise UnsupportedError(
+            f"{self.x}.at[...]: JAX's indexed update is not supported. Write it as a new expression: "
+            f".set(v) on a mask as sg.where(mask, v, {self.x}) (mask a comparison or a 0/1 tensor); "
+            f".add(v) at integer ids along an axis as {self.x}.index_add(axis, ids, v) (torch's, repeats add "
+            f"up); .set(v) at integer ids as {self.x}.scatter(axis, ids, v); a block as sg.concat of slices "
+            f"or sg.pad")
+
+
 class TensorExpr(TorchMethods, Expr):
     """An N-d array expression with NumPy semantics: ``shape``, broadcasting arithmetic, ``@``,
     indexing, and the NumPy methods."""
@@ -755,6 +771,11 @@ class TensorExpr(TorchMethods, Expr):
 
     def square(self):
         return self ** 2
+
+    @property
+    def at(self):
+        """JAX's ``x.at[idx].set(v)`` / ``.add(v)``: refused when indexed, naming symgrad's spellings."""
+        return _AtRefusal(self)
 
     def detach(self):
         """torch's ``x.detach()``: the same values, with no gradient through them
