@@ -53,6 +53,7 @@ from .frontend.tensor_products import cumprod, prod
 from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, dot, expand_dims, expm1, inner,
                                        linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
                                        square, squeeze, tile, transpose, vdot)
+from .frontend.numpy_spellings import exp2, log2, log10, negative, ravel
 from .frontend.numpy_spellings import hard_tanh, log_sigmoid, swish  # jax.nn's names
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -89,6 +90,11 @@ _SPELLED = {
     "bmm": "write a @ b (batched over the leading axes)", "mm": "write a @ b",
     "softmax_cross_entropy_with_integer_labels": "optax's is sg.cross_entropy(logits, labels, reduction='none') "
                                                  "(labels an integer tensor, classes on the last axis)",
+    "sigmoid_binary_cross_entropy": "optax's is sg.bce_with_logits(logits, labels, reduction='none')",
+    "l2_loss": "optax's l2_loss(p, t) is 0.5 * (p - t)**2 (entry by entry); sg.mse(p, t) is their mean, unhalved",
+    "nn": "jax.nn's functions are sg's own: sg.softmax, sg.log_softmax, sg.one_hot, sg.gelu, sg.silu, sg.relu, "
+          "sg.logsumexp, sg.log_sigmoid ...",
+    "lax": "jax.lax.stop_gradient is sg.stop_gradient",
     "softmax_cross_entropy": "optax's (one-hot or probability labels) is "
                              "-sg.sum(labels * sg.log_softmax(logits, axis=-1), axis=-1)",
     "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
@@ -143,7 +149,7 @@ __all__ = [
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
     "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp", "concatenate",
     "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
-    "linalg", "log_sigmoid", "swish", "hard_tanh", "linear", "layer_norm", "rms_norm",
+    "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

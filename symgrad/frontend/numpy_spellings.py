@@ -31,7 +31,7 @@ from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
            "concatenate", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
-           "broadcast_to", "tile", "amax", "amin", "linalg", "log_sigmoid", "swish", "hard_tanh"]
+           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh"]
 
 # jax.nn's names of symgrad's activations (the same functions)
 log_sigmoid, swish, hard_tanh = logsigmoid, silu, hardtanh
@@ -134,6 +134,33 @@ def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """``jnp.amin(x, axis, keepdims)``: −amax(−x)."""
     axis, keepdims = T.torch_reduce_names("amin", axis, keepdims, dim, keepdim)
     return -_amax(-_t(x, "amin"), axis, keepdims)
+
+
+def exp2(x):
+    """``jnp.exp2(x)``: 2ˣ, entry by entry."""
+    return sp.Integer(2) ** as_expr(x, "x")
+
+
+def log2(x):
+    """``jnp.log2(x)``: log(x)/log(2), entry by entry."""
+    x = as_expr(x, "x")
+    return (x.log() if T.is_tensor_expr(x) else sp.log(x)) / sp.log(2)
+
+
+def log10(x):
+    """``jnp.log10(x)``: log(x)/log(10), entry by entry."""
+    x = as_expr(x, "x")
+    return (x.log() if T.is_tensor_expr(x) else sp.log(x)) / sp.log(10)
+
+
+def negative(x):
+    """``jnp.negative(x)``: −x."""
+    return -as_expr(x, "x")
+
+
+def ravel(x):
+    """``jnp.ravel(x)``: ``x.reshape(-1)``."""
+    return _t(x, "ravel").reshape(-1)
 
 
 def concatenate(arrays, axis=T.DefaultAxis(0), *, dim=None):

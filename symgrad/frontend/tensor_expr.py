@@ -347,8 +347,23 @@ class _AtRefusal:
         self.x = x
 
     def __getitem__(self, key):
+        return _AtIndexed(self.x, key)
+
+
+class _AtIndexed:
+    """``x.at[key]``: ``.get()`` is ``x[key]``; an update (``.set``, ``.add``, ...) is refused."""
+
+    def __init__(self, x, key):
+        self.x, self.key = x, key
+
+    def get(self, **_options):
+        return self.x[self.key]
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
         raise UnsupportedError(
-            f"{self.x}.at[...]: JAX's indexed update is not supported. Write it as a new expression: "
+            f"{self.x}.at[...].{name}: JAX's indexed update is not supported. Write it as a new expression: "
             f".set(v) on a mask as sg.where(mask, v, {self.x}) (mask a comparison or a 0/1 tensor); "
             f".add(v) at integer ids along an axis as {self.x}.index_add(axis, ids, v) (torch's, repeats add "
             f"up); .set(v) at integer ids as {self.x}.scatter(axis, ids, v); a block as sg.concat of slices "
@@ -793,6 +808,15 @@ class TensorExpr(TorchMethods, Expr):
                                                           Tuple(*self.shape))
 
     double = float
+
+    def astype(self, dtype):
+        """NumPy's / jax's ``x.astype(dtype)``: as torch's ``x.to(dtype)`` — a float dtype is x
+        itself (one float dtype per program: sg.compile's dtype=), an integer one is ``.long()``."""
+        return self.to(dtype)
+
+    def ravel(self):
+        """NumPy's ``x.ravel()``: ``x.reshape(-1)``."""
+        return self.reshape(-1)
 
     def long(self):
         if not _integer_of(self):

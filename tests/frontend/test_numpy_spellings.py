@@ -30,6 +30,10 @@ CASES = {
     "square_power": lambda L, x, y, v: (L.square(x) * y).sum() + L.power(L.exp(x), 3).sum(),
     "log1p_expm1": lambda L, x, y, v: (L.log1p(x ** 2) * y).sum() + (L.expm1(x) * y).sum(),
     "logaddexp": lambda L, x, y, v: L.logaddexp(x, y).sum() + L.logaddexp(x, v).sum(),
+    "exp2_log2_log10": lambda L, x, y, v: (L.exp2(x) * y).sum() + (L.log2(L.exp(x)) * y).sum()
+                                          + (L.log10(x ** 2 + 1) * y).sum() + (L.negative(x) * y).sum(),
+    "ravel_astype": lambda L, x, y, v: (L.ravel(x) * y.ravel()).sum() + (x.astype("float64") ** 3).sum(),
+    "at_get": lambda L, x, y, v: (x.at[1:].get() ** 3).sum(),
     "concatenate": lambda L, x, y, v: (L.concatenate([x, y], axis=-1) ** 3).sum(),
     "split_sections": lambda L, x, y, v: (L.split(x, 2, axis=1)[0] * L.split(x, 2, axis=-1)[1]).sum(),
     "split_indices": lambda L, x, y, v: sum((p ** 2).sum() * (i + 1) for i, p in enumerate(L.split(x, [1, 2], axis=0))),
@@ -91,5 +95,11 @@ def test_numpy_functions_that_differ_name_symgrads_spelling():
         sg.clip(x, -1, min=-2)
     with pytest.raises(AttributeError, match=r"cross_entropy\(logits, labels, reduction='none'\)"):
         sg.softmax_cross_entropy_with_integer_labels  # noqa: B018 - optax's name
+    with pytest.raises(sg.UnsupportedError, match=r"at\[\.\.\.\]\.add.*index_add"):
+        x.at[0].add(1.0)
+    for name, said in (("sigmoid_binary_cross_entropy", r"sg\.bce_with_logits"), ("nn", r"sg\.softmax"),
+                       ("lax", r"sg\.stop_gradient"), ("l2_loss", r"0\.5 \* \(p - t\)\*\*2")):
+        with pytest.raises(AttributeError, match=said):
+            getattr(sg, name)
     with pytest.raises(AttributeError, match="norm"):
         sg.linalg.svd  # noqa: B018
