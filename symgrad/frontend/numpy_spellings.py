@@ -89,27 +89,37 @@ def outer(a, b):
     return a[:, None] * b[None, :]
 
 
-def square(x):
-    """``jnp.square(x)``: x², entry by entry."""
+def _entrywise(x, body):
+    """body(x) of a scalar or a tensor; of a matrix expression (MatrixSymbol), entry by entry, where
+    SymPy's own ``log(1 + W*x)`` or ``2**M`` would be a matrix function or an error."""
     x = as_expr(x, "x")
-    return x.square() if T.is_tensor_expr(x) else x ** 2
+    if isinstance(x, sp.MatrixExpr):
+        return T.elementwise(body, x)
+    return T.as_tensor(body(x)) if T.is_tensor_expr(x) else body(x)
+
+
+def square(x):
+    """``jnp.square(x)``: x², entry by entry (of a matrix too: not the matrix power W·W)."""
+    return power(x, 2)
 
 
 def power(x, p):
-    """``jnp.power(x, p)``: xᵖ, entry by entry (``x ** p``)."""
-    return as_expr(x, "x") ** as_expr(p, "p")
+    """``jnp.power(x, p)``: xᵖ, entry by entry (``x ** p``; of a matrix sp.HadamardPower, not the
+    matrix power)."""
+    x, p = as_expr(x, "x"), as_expr(p, "p")
+    if isinstance(x, sp.MatrixExpr):
+        return sp.HadamardPower(x, p)
+    return x ** p
 
 
 def log1p(x):
     """``jnp.log1p(x)``: log(1 + x), entry by entry."""
-    x = as_expr(x, "x")
-    return x.log1p() if T.is_tensor_expr(x) else sp.log(1 + x)
+    return _entrywise(x, lambda a: sp.log(1 + a))
 
 
 def expm1(x):
     """``jnp.expm1(x)``: eˣ − 1, entry by entry."""
-    x = as_expr(x, "x")
-    return x.expm1() if T.is_tensor_expr(x) else sp.exp(x) - 1
+    return _entrywise(x, lambda a: sp.exp(a) - 1)
 
 
 def logaddexp(a, b):
@@ -138,19 +148,17 @@ def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def exp2(x):
     """``jnp.exp2(x)``: 2ˣ, entry by entry."""
-    return sp.Integer(2) ** as_expr(x, "x")
+    return _entrywise(x, lambda a: sp.Integer(2) ** a)
 
 
 def log2(x):
     """``jnp.log2(x)``: log(x)/log(2), entry by entry."""
-    x = as_expr(x, "x")
-    return (x.log() if T.is_tensor_expr(x) else sp.log(x)) / sp.log(2)
+    return _entrywise(x, lambda a: sp.log(a) / sp.log(2))
 
 
 def log10(x):
     """``jnp.log10(x)``: log(x)/log(10), entry by entry."""
-    x = as_expr(x, "x")
-    return (x.log() if T.is_tensor_expr(x) else sp.log(x)) / sp.log(10)
+    return _entrywise(x, lambda a: sp.log(a) / sp.log(10))
 
 
 def negative(x):

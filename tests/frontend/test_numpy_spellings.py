@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import symgrad as sg
 
@@ -103,3 +104,19 @@ def test_numpy_functions_that_differ_name_symgrads_spelling():
             getattr(sg, name)
     with pytest.raises(AttributeError, match="norm"):
         sg.linalg.svd  # noqa: B018
+
+
+def test_of_a_matrix_expression_entry_by_entry_not_a_matrix_function():
+    W, x = sp.MatrixSymbol("W", 3, 3), sp.MatrixSymbol("x", 3, 1)
+    z = W * x
+    loss = sg.sum(sg.log1p(sg.square(z))) + sg.sum(sg.expm1(z)) + sg.sum(sg.square(W)) + sg.sum(sg.exp2(z)) \
+        + sg.sum(sg.power(W, 3))
+    Wv, xv = RNG.normal(size=(3, 3)), RNG.normal(size=(3, 1))
+
+    def ref(Wj):
+        zj = Wj @ jnp.asarray(xv)
+        return (jnp.log1p(zj ** 2).sum() + jnp.expm1(zj).sum() + (Wj ** 2).sum() + jnp.exp2(zj).sum()
+                + (Wj ** 3).sum())
+
+    got = np.asarray(sg.numeric(sg.grad(loss, W), {W: Wv, x: xv}), float)
+    np.testing.assert_allclose(got, jax.grad(ref)(jnp.asarray(Wv)), rtol=1e-10)
