@@ -120,3 +120,29 @@ def test_of_a_matrix_expression_entry_by_entry_not_a_matrix_function():
 
     got = np.asarray(sg.numeric(sg.grad(loss, W), {W: Wv, x: xv}), float)
     np.testing.assert_allclose(got, jax.grad(ref)(jnp.asarray(Wv)), rtol=1e-10)
+
+
+def _jnp_model(L, nn, x, y1h, W1, b1, W2, b2, g):
+    h = L.matmul(x, W1) + b1
+    mu, var = L.mean(h, axis=-1, keepdims=True), L.var(h, axis=-1, keepdims=True)
+    h = nn.gelu((h - mu) / L.sqrt(var + 1e-5) * g, approximate=False)
+    logits = L.dot(h, W2) + b2
+    return (-L.mean(L.sum(y1h * nn.log_softmax(logits, axis=-1), axis=-1)) + 1e-3 * L.linalg.norm(W1) ** 2
+            + L.mean(L.clip(logits, min=-1.0, max=1.0) ** 2))
+
+
+def test_a_jax_model_written_once_compiles_whole_batch_as_jax_differentiates_it():
+    N = sp.Symbol("N", integer=True, positive=True)
+    rng = np.random.default_rng(1)
+    vals = dict(W1=rng.normal(size=(4, 8)), b1=rng.normal(size=(8,)), W2=rng.normal(size=(8, 3)),
+                b2=rng.normal(size=(3,)), g=rng.normal(size=(8,)))
+    xv, yv = rng.normal(size=(5, 4)), rng.integers(0, 3, 5)
+    x, y = sg.tensor("x", (N, 4)), sg.tensor("y", (N,), integer=True)
+    P = {k: sg.tensor(k, v.shape) for k, v in vals.items()}
+    prog = sg.compile(_jnp_model(sg, sg, x, sg.one_hot(y, 3), **P), params=list(P.values()), inputs=[x, y],
+                      dtype="float64")
+    ref = jax.grad(lambda p: _jnp_model(jnp, jax.nn, jnp.asarray(xv), jax.nn.one_hot(yv, 3), **p))(
+        {k: jnp.asarray(v) for k, v in vals.items()})
+    got = prog.grad(vals, {"x": xv, "y": yv})
+    for k in vals:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-9, atol=1e-12, err_msg=k)
