@@ -53,7 +53,7 @@ from .frontend.tensor_products import cumprod, prod
 from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, dot, expand_dims, expm1, inner,
                                        linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
                                        square, squeeze, tile, transpose, vdot)
-from .frontend.numpy_spellings import exp2, log2, log10, negative, ravel
+from .frontend.numpy_spellings import exp2, hstack, log2, log10, negative, ravel, vstack
 from .frontend.numpy_spellings import hard_tanh, log_sigmoid, swish  # jax.nn's names
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
@@ -149,7 +149,7 @@ __all__ = [
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
     "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp", "concatenate",
     "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
-    "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh", "linear", "layer_norm", "rms_norm",
+    "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -30,7 +30,7 @@ from .functions import softplus
 from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
-           "concatenate", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
+           "concatenate", "hstack", "vstack", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
            "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh"]
 
 # jax.nn's names of symgrad's activations (the same functions)
@@ -174,6 +174,18 @@ def ravel(x):
 def concatenate(arrays, axis=T.DefaultAxis(0), *, dim=None):
     """``jnp.concatenate(arrays, axis)``: `sg.concat`."""
     return T.concat(arrays, axis, dim=dim)
+
+
+def hstack(arrays):
+    """``jnp.hstack(xs)``: `sg.concat` along axis 1 (axis 0 of 1-d arrays)."""
+    xs = [_t(x, "hstack") for x in arrays]
+    return T.concat(xs, axis=0 if xs and xs[0].ndim == 1 else 1)
+
+
+def vstack(arrays):
+    """``jnp.vstack(xs)``: `sg.concat` along axis 0, a 1-d array taken as one row (1, n)."""
+    xs = [_t(x, "vstack") for x in arrays]
+    return T.concat([T.reshape(x, (1, -1)) if x.ndim == 1 else x for x in xs], axis=0)
 
 
 def split(x, indices_or_sections, axis=0):

@@ -101,6 +101,9 @@ def broadcast_shapes(*shapes, names=None):
 def normalize_axis(axis, ndim, who="", x=None) -> int:
     """An axis in range(ndim), negative axes counted from the end; `AxisError` otherwise."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):    # 1.5 or "1" is not an axis
+        if isinstance(axis, (tuple, list)):      # a reduction's tuple is split before it comes here
+            raise AxisError(f"{who}: axis must be one integer here, got {axis!r}; {who} works along one "
+                            f"axis (reshape to merge axes first, x.reshape(..., -1))")
         raise AxisError(f"{who}: axis must be an integer (or a tuple of integers), got {axis!r}")
     a = int(axis)
     if not -ndim <= a < ndim:

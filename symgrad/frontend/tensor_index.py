@@ -149,8 +149,10 @@ def index(x, key):
         if isinstance(k, slice):
             step = as_expr(1 if k.step is None else k.step)
             if not step.is_Integer or step <= 0:
+                flip = (f"; x[::-1] (NumPy's reversal) is sg.flip({x}, axis={ax}), then slice that"
+                        if step.is_Integer and step < 0 else "")
                 raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
-                                 f"steps are supported")
+                                 f"steps are supported{flip}")
             start = sp.S.Zero if k.start is None else _bound(k.start, d, x)
             stop = as_expr(d) if k.stop is None else _bound(k.stop, d, x)
             items.append(Tuple(start, stop, step))

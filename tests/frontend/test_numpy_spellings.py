@@ -36,6 +36,8 @@ CASES = {
     "ravel_astype": lambda L, x, y, v: (L.ravel(x) * y.ravel()).sum() + (x.astype("float64") ** 3).sum(),
     "at_get": lambda L, x, y, v: (x.at[1:].get() ** 3).sum(),
     "concatenate": lambda L, x, y, v: (L.concatenate([x, y], axis=-1) ** 3).sum(),
+    "hstack_vstack": lambda L, x, y, v: (L.hstack([x, y]) ** 3).sum() + (L.hstack([v, x[0]]) ** 3).sum()
+                                        + (L.vstack([x, v, y]) ** 3).sum(),
     "split_sections": lambda L, x, y, v: (L.split(x, 2, axis=1)[0] * L.split(x, 2, axis=-1)[1]).sum(),
     "split_indices": lambda L, x, y, v: sum((p ** 2).sum() * (i + 1) for i, p in enumerate(L.split(x, [1, 2], axis=0))),
     "reshape": lambda L, x, y, v: (L.reshape(x, (4, -1)) @ y).sum(),
@@ -102,6 +104,10 @@ def test_numpy_functions_that_differ_name_symgrads_spelling():
                        ("lax", r"sg\.stop_gradient"), ("l2_loss", r"0\.5 \* \(p - t\)\*\*2")):
         with pytest.raises(AttributeError, match=said):
             getattr(sg, name)
+    with pytest.raises(sg.ShapeError, match=r"sg\.flip\(x, axis=0\)"):
+        x[::-1]                                     # NumPy's reversal
+    with pytest.raises(sg.AxisError, match="one integer here"):
+        sg.softmax(x, axis=(0, 1))                  # it said "an integer (or a tuple of integers), got (0, 1)"
     with pytest.raises(AttributeError, match="norm"):
         sg.linalg.svd  # noqa: B018
 
