@@ -54,7 +54,8 @@ from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, do
                                        linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
                                        square, squeeze, tile, transpose, vdot)
 from .frontend.numpy_spellings import exp2, hstack, log2, log10, negative, ravel, vstack
-from .frontend.numpy_spellings import hard_tanh, log_sigmoid, swish  # jax.nn's names
+from .frontend.numpy_spellings import (hard_sigmoid, hard_swish, hard_tanh, log_sigmoid, soft_sign,  # jax.nn's
+                                       standardize, swish)
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
@@ -149,7 +150,8 @@ __all__ = [
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
     "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp", "concatenate",
     "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
-    "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh", "linear", "layer_norm", "rms_norm",
+    "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh",
+    "hard_sigmoid", "hard_swish", "soft_sign", "standardize", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

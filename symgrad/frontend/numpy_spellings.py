@@ -23,18 +23,37 @@ from . import tensor as T
 from .parse import as_expr
 from .tensor_shapes import tile  # noqa: F401 - np.tile, defined beside torch's repeat
 from .tensor_reduce import amax as _amax
-from .activations import hardtanh, silu
-from .torch_activations import logsigmoid
+from .activations import hardtanh, silu, softsign
+from .torch_activations import hardsigmoid, hardswish, logsigmoid
 from .tensor_norms import norm as _norm
 from .functions import softplus
 from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
            "concatenate", "hstack", "vstack", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
-           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh"]
+           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh", "hard_sigmoid", "hard_swish", "soft_sign",
+           "standardize"]
 
 # jax.nn's names of symgrad's activations (the same functions)
-log_sigmoid, swish, hard_tanh = logsigmoid, silu, hardtanh
+log_sigmoid, swish, hard_tanh, soft_sign = logsigmoid, silu, hardtanh, softsign
+
+
+def hard_sigmoid(x):
+    """``jax.nn.hard_sigmoid(x)``: relu6(x + 3)/6, torch's `hardsigmoid`."""
+    return hardsigmoid(x)
+
+
+def hard_swish(x):
+    """``jax.nn.hard_swish(x)``: x·relu6(x + 3)/6, torch's `hardswish`."""
+    return hardswish(x)
+
+
+def standardize(x, axis=-1, epsilon=1e-5):
+    """``jax.nn.standardize(x, axis, epsilon=)``: (x − mean)/sqrt(var + ε) over ``axis`` (biased
+    variance), a layer norm without its scale and shift."""
+    x = _t(x, "standardize")
+    mu = T.mean(x, axis=axis, keepdims=True)
+    return (x - mu) / T.elementwise(sp.sqrt, T.var(x, axis=axis, keepdims=True) + epsilon)
 
 
 def _t(x, who):

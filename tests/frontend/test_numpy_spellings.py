@@ -54,7 +54,10 @@ CASES = {
     "gelu_approximate": lambda L, x, y, v: (_nn(L).gelu(x, approximate=True) * y).sum()
                                            + (_nn(L).gelu(x, approximate=False) * y).sum(),
     "jax_nn_names": lambda L, x, y, v: (_nn(L).log_sigmoid(x) * y).sum() + (_nn(L).swish(x) * y).sum()
-                                       + (_nn(L).hard_tanh(2 * x) * y).sum(),
+                                       + (_nn(L).hard_tanh(2 * x) * y).sum() + (_nn(L).hard_sigmoid(4 * x) * y).sum()
+                                       + (_nn(L).hard_swish(4 * x) * y).sum() + (_nn(L).soft_sign(x) * y).sum(),
+    "standardize": lambda L, x, y, v: (_nn(L).standardize(x, axis=-1) * y).sum()
+                                      + (_nn(L).standardize(x, axis=0, epsilon=0.1) * y).sum(),
 }
 
 
