@@ -109,6 +109,8 @@ def test_numpy_functions_that_differ_name_symgrads_spelling():
             getattr(sg, name)
     with pytest.raises(sg.ShapeError, match=r"sg\.flip\(x, axis=0\)"):
         x[::-1]                                     # NumPy's reversal
+    with pytest.raises(sg.ArgumentError, match=r"give both branches.*sg\.where\(cond, x, 0\)"):
+        sg.where(x > 0)                             # np.where(cond): indices; it was a TypeError
     with pytest.raises(sg.AxisError, match="one integer here"):
         sg.softmax(x, axis=(0, 1))                  # it said "an integer (or a tuple of integers), got (0, 1)"
     with pytest.raises(AttributeError, match="norm"):
