@@ -50,6 +50,12 @@ from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten
 from .frontend.tensor_einsum import einsum
 from .frontend.tensor_diagonal import diag, diagonal, trace
 from .frontend.tensor_products import cumprod, prod
+from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, dot, expand_dims, expm1, inner,
+                                       linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
+                                       square, squeeze, tile, transpose, vdot)
+from .frontend.numpy_spellings import exp2, hstack, log2, log10, negative, ravel, vstack
+from .frontend.numpy_spellings import (hard_sigmoid, hard_swish, hard_tanh, log_sigmoid, soft_sign,  # jax.nn's
+                                       standardize, swish)
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
@@ -81,10 +87,17 @@ _LAZY = {
 
 # other libraries' names for what symgrad spells otherwise: said in the AttributeError
 _SPELLED = {
-    "cat": "write sg.concat (torch.cat's)", "concatenate": "write sg.concat (NumPy's concatenate)",
-    "amax": "write x.amax(dim=1) (torch's method) or sg.max(x, axis=1)",
-    "amin": "write x.amin(dim=1) or sg.min(x, axis=1)",
-    "matmul": "write a @ b", "bmm": "write a @ b (batched over the leading axes)", "mm": "write a @ b", "transpose": "write x.T or x.transpose(axes)",
+    "cat": "write sg.concat (torch.cat's)",
+    "bmm": "write a @ b (batched over the leading axes)", "mm": "write a @ b",
+    "softmax_cross_entropy_with_integer_labels": "optax's is sg.cross_entropy(logits, labels, reduction='none') "
+                                                 "(labels an integer tensor, classes on the last axis)",
+    "sigmoid_binary_cross_entropy": "optax's is sg.bce_with_logits(logits, labels, reduction='none')",
+    "l2_loss": "optax's l2_loss(p, t) is 0.5 * (p - t)**2 (entry by entry); sg.mse(p, t) is their mean, unhalved",
+    "nn": "jax.nn's functions are sg's own: sg.softmax, sg.log_softmax, sg.one_hot, sg.gelu, sg.silu, sg.relu, "
+          "sg.logsumexp, sg.log_sigmoid ...",
+    "lax": "jax.lax.stop_gradient is sg.stop_gradient",
+    "softmax_cross_entropy": "optax's (one-hot or probability labels) is "
+                             "-sg.sum(labels * sg.log_softmax(logits, axis=-1), axis=-1)",
     "randn_like": "a declaration draws no noise: declare it as an input, eps = sg.tensor('eps', shape), and "
                   "give fresh values (np.random.standard_normal) with each batch — a VAE's z = mu + eps * std; "
                   "sg.dropout and sg.dropout2d draw their masks themselves",
@@ -134,7 +147,11 @@ __all__ = [
     "take_along_axis", "embedding", "index_add", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
-    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod", "linear", "layer_norm", "rms_norm",
+    "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
+    "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp", "concatenate",
+    "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
+    "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh",
+    "hard_sigmoid", "hard_swish", "soft_sign", "standardize", "linear", "layer_norm", "rms_norm",
     "conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "flip",
     "from_indexed", "as_conv", "NotAConvolution",
     "conv_transpose1d", "conv_transpose2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",

@@ -221,10 +221,13 @@ class gelu(_Activation):
     nargs = 1
 
     def __new__(cls, x, approximate="none", **options):
+        if approximate is True or approximate is False:     # jax.nn.gelu's approximate= is a bool
+            approximate = "tanh" if approximate else "none"
         if approximate == "tanh":
             return gelu_tanh(x, **options)
         if approximate != "none":
-            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh' (as torch's F.gelu), "
+            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh' (as torch's F.gelu) or a bool "
+                                f"(jax.nn.gelu's: True is 'tanh'), "
                                 f"got {approximate!r}")
         return super().__new__(cls, x, **options)
 

@@ -68,14 +68,26 @@ def _bound(v, name):
     return v
 
 
-def clip(x, lo=None, hi=None):
+def _keyword_bound(v, name, spelled):
+    """The one bound given positionally or under one of its keyword names; two is an ArgumentError."""
+    given = [(n, b) for n, b in ((name, v),) + spelled if b is not None]
+    if len(given) > 1:
+        raise ArgumentError(f"clip: the bound {name} given twice, as {' and '.join(n + '=' for n, _ in given)}; "
+                            f"give it once")
+    return given[0][1] if given else None
+
+
+def clip(x, lo=None, hi=None, *, min=None, max=None, a_min=None, a_max=None):  # noqa: A002
     """NumPy's ``np.clip(x, lo, hi)`` / torch's ``clamp(x, min, max)``, elementwise; either bound may
     be None (no bound on that side), not both. A bound is a number, a scalar symbol or a tensor
     (a parameter too), broadcast with x as NumPy broadcasts: the result has the shape of the three
     broadcast together. lo > hi is an `ArgumentError` when both are numbers; where tensor bounds
     cross at run time the result is hi, as NumPy and torch compute min(max(x, lo), hi). The
     gradient is 1 for lo ≤ x ≤ hi, bounds included; a tensor bound gets it where it is active
-    (x < lo for lo, x > hi for hi; see the module)."""
+    (x < lo for lo, x > hi for hi; see the module). The bounds may be given by keyword as
+    ``jnp.clip(x, min=, max=)`` and torch's ``clamp`` name them, or NumPy's ``a_min=``/``a_max=``."""
+    lo = _keyword_bound(lo, "lo", (("min", min), ("a_min", a_min)))
+    hi = _keyword_bound(hi, "hi", (("max", max), ("a_max", a_max)))
     x = as_expr(x, "x")
     lo, hi = _bound(lo, "lo"), _bound(hi, "hi")
     if lo is None and hi is None:

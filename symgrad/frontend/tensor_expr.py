@@ -101,6 +101,9 @@ def broadcast_shapes(*shapes, names=None):
 def normalize_axis(axis, ndim, who="", x=None) -> int:
     """An axis in range(ndim), negative axes counted from the end; `AxisError` otherwise."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):    # 1.5 or "1" is not an axis
+        if isinstance(axis, (tuple, list)):      # a reduction's tuple is split before it comes here
+            raise AxisError(f"{who}: axis must be one integer here, got {axis!r}; {who} works along one "
+                            f"axis (reshape to merge axes first, x.reshape(..., -1))")
         raise AxisError(f"{who}: axis must be an integer (or a tuple of integers), got {axis!r}")
     a = int(axis)
     if not -ndim <= a < ndim:
@@ -337,6 +340,37 @@ def _torch_pair_refusal(who, torch_keywords):
                             f"or .values), x.{who}(axis={d!r}).indices for the arg-{who}, or torch's x.a{who}"
                             f"(dim={d!r}{', keepdim=True' if kd else ''})")
     check_keywords(who, torch_keywords, ["axis", "keepdims"])
+
+
+class _AtRefusal:
+    """What ``x.at`` gives: indexing it is an `UnsupportedError` naming the functional spellings
+    (2026-12-01, twelfth session: it was "'Tensor' object has no attribute 'at'")."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, key):
+        return _AtIndexed(self.x, key)
+
+
+class _AtIndexed:
+    """``x.at[key]``: ``.get()`` is ``x[key]``; an update (``.set``, ``.add``, ...) is refused."""
+
+    def __init__(self, x, key):
+        self.x, self.key = x, key
+
+    def get(self, **_options):
+        return self.x[self.key]
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise UnsupportedError(
+            f"{self.x}.at[...].{name}: JAX's indexed update is not supported. Write it as a new expression: "
+            f".set(v) on a mask as sg.where(mask, v, {self.x}) (mask a comparison or a 0/1 tensor); "
+            f".add(v) at integer ids along an axis as {self.x}.index_add(axis, ids, v) (torch's, repeats add "
+            f"up); .set(v) at integer ids as {self.x}.scatter(axis, ids, v); a block as sg.concat of slices "
+            f"or sg.pad")
 
 
 class TensorExpr(TorchMethods, Expr):
@@ -756,6 +790,11 @@ class TensorExpr(TorchMethods, Expr):
     def square(self):
         return self ** 2
 
+    @property
+    def at(self):
+        """JAX's ``x.at[idx].set(v)`` / ``.add(v)``: refused when indexed, naming symgrad's spellings."""
+        return _AtRefusal(self)
+
     def detach(self):
         """torch's ``x.detach()``: the same values, with no gradient through them
         (``sg.stop_gradient(x)``). An integer tensor has none to stop: it is itself."""
@@ -772,6 +811,15 @@ class TensorExpr(TorchMethods, Expr):
                                                           Tuple(*self.shape))
 
     double = float
+
+    def astype(self, dtype):
+        """NumPy's / jax's ``x.astype(dtype)``: as torch's ``x.to(dtype)`` — a float dtype is x
+        itself (one float dtype per program: sg.compile's dtype=), an integer one is ``.long()``."""
+        return self.to(dtype)
+
+    def ravel(self):
+        """NumPy's ``x.ravel()``: ``x.reshape(-1)``."""
+        return self.reshape(-1)
 
     def long(self):
         if not _integer_of(self):

@@ -149,8 +149,10 @@ def index(x, key):
         if isinstance(k, slice):
             step = as_expr(1 if k.step is None else k.step)
             if not step.is_Integer or step <= 0:
+                flip = (f"; x[::-1] (NumPy's reversal) is sg.flip({x}, axis={ax}), then slice that"
+                        if step.is_Integer and step < 0 else "")
                 raise ShapeError(f"{x}[...]: slice step {k.step} on axis {ax}: only positive integer "
-                                 f"steps are supported")
+                                 f"steps are supported{flip}")
             start = sp.S.Zero if k.start is None else _bound(k.start, d, x)
             stop = as_expr(d) if k.stop is None else _bound(k.stop, d, x)
             items.append(Tuple(start, stop, step))
@@ -215,9 +217,17 @@ class Where(TensorExpr):
         return "where(%s)" % ", ".join(printer._print(a) for a in self.args)
 
 
-def where(cond, a, b):
+_NO_BRANCH = object()
+
+
+def where(cond, a=_NO_BRANCH, b=_NO_BRANCH):
     """np.where(cond, a, b), broadcasting the three. ``cond`` is a comparison of tensors
-    (``x > 0``) or a tensor, integer or real, whose nonzero entries are true (NumPy's rule)."""
+    (``x > 0``) or a tensor, integer or real, whose nonzero entries are true (NumPy's rule).
+    NumPy's one-argument ``np.where(cond)`` (the indices where cond holds) is an `ArgumentError`."""
+    if a is _NO_BRANCH or b is _NO_BRANCH:
+        raise ArgumentError("where: give both branches, sg.where(cond, a, b); NumPy's np.where(cond) (the "
+                            "indices where cond holds) has a shape known only from the data, which a "
+                            "declaration cannot have: multiply by the mask (cond * x) or use sg.where(cond, x, 0)")
     if isinstance(cond, (bool, np.bool_)):
         # mask == 0 of a tensor is SymPy's ==, a comparison of the expressions (False), not of the
         # entries: the where (masked_fill) would silently be dropped

@@ -24,7 +24,7 @@ from . import conv as C
 from . import tensor as T
 from ..errors import ArgumentError, ShapeError
 
-__all__ = ["repeat", "repeat_interleave", "roll", "pixel_shuffle", "unfold"]
+__all__ = ["repeat", "tile", "repeat_interleave", "roll", "pixel_shuffle", "unfold"]
 
 
 def _count(v, name, who):
@@ -33,9 +33,17 @@ def _count(v, name, who):
     return int(v)
 
 
-def repeat(x, *sizes):
+def repeat(x, *sizes, axis=None, dim=None):
     """torch's ``x.repeat(*sizes)``: x tiled ``sizes[i]`` times along axis i (more sizes than axes
-    add leading axes, as torch)."""
+    add leading axes, as torch). NumPy's ``np.repeat(x, r, axis=)`` is another function (each entry
+    r times in a row): given ``axis=`` (or ``dim=``) it is an `ArgumentError` naming
+    ``sg.repeat_interleave(x, r, dim=axis)``; NumPy's tiling, ``np.tile(x, reps)``, is `sg.tile`."""
+    if axis is not None or dim is not None:
+        d = axis if axis is not None else dim
+        r = sizes[0] if len(sizes) == 1 else sizes
+        raise ArgumentError(f"repeat: sg.repeat is torch's x.repeat (x tiled, sizes per axis), which takes no "
+                            f"axis; NumPy's np.repeat(x, {r}, axis={d}) (each entry {r} times in a row) is "
+                            f"sg.repeat_interleave(x, {r}, dim={d}); np.tile(x, reps) is sg.tile(x, reps)")
     x = T._tensor_arg(x, "repeat")
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
@@ -49,6 +57,15 @@ def repeat(x, *sizes):
     split = tuple(d for s in shape for d in (1, s))
     wide = tuple(d for s, r in zip(shape, sizes) for d in (r, s))
     return T.reshape(T.broadcast(T.reshape(x, split), wide), tuple(s * r for s, r in zip(shape, sizes)))
+
+
+def tile(x, reps):
+    """NumPy's ``np.tile(x, reps)``: x repeated ``reps[i]`` times along axis i; fewer reps than axes
+    count from the last axis (NumPy pads them with 1s in front), more add leading axes. torch's
+    ``x.repeat(*reps)`` with the reps padded so."""
+    x = T._tensor_arg(x, "tile")
+    reps = tuple(reps) if isinstance(reps, (tuple, list)) else (reps,)
+    return repeat(x, *((1,) * (x.ndim - len(reps)) + reps))
 
 
 def repeat_interleave(x, repeats, dim=None):
@@ -66,10 +83,20 @@ def repeat_interleave(x, repeats, dim=None):
     return T.reshape(T.broadcast(T.reshape(x, split), wide), out) if r > 1 else x
 
 
-def roll(x, shifts, dims=None):
-    """torch's ``torch.roll(x, shifts, dims)`` / NumPy's ``np.roll``: entries shifted along ``dims``
-    (wrapping around); ``dims=None`` rolls the flattened x."""
+def roll(x, shifts=None, dims=None, *, axis=None, shift=None):
+    """torch's ``torch.roll(x, shifts, dims)`` / NumPy's ``np.roll(x, shift, axis=)``: entries shifted
+    along ``dims`` (wrapping around); ``dims=None`` rolls the flattened x."""
     x = T._tensor_arg(x, "roll")
+    if axis is not None:
+        if dims is not None:
+            raise ArgumentError("roll: the axes given twice, as dims= and axis=; give one")
+        dims = axis
+    if shift is not None:                          # np.roll(x, shift=2, axis=1)
+        if shifts is not None:
+            raise ArgumentError("roll: the shift given twice, as shifts and shift=; give one")
+        shifts = shift
+    if shifts is None:
+        raise ArgumentError("roll: say by how much, roll(x, shifts, dims) (np.roll's shift=, axis= too)")
     if dims is None:
         return T.reshape(roll(T.reshape(x, (-1,)), shifts, 0), x.shape)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)

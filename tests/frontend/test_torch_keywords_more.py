@@ -59,6 +59,7 @@ def test_leaky_relu_negative_slope_and_pool_kernel_size_against_torch():
 def test_torch_flatten_and_the_names_told():
     x = sg.tensor("x", (N, 3, 2, 2))
     assert sg.flatten(x, 1) == x.reshape(N, 12)
-    for name, said in (("amax", r"x\.amax\(dim=1\)"), ("bmm", "a @ b")):
-        with pytest.raises(AttributeError, match=said):
-            getattr(sg, name)
+    with pytest.raises(AttributeError, match="a @ b"):
+        sg.bmm  # noqa: B018
+    # sg.amax is jnp.amax (2026-12-01, twelfth session), torch's dim= too: a tie split evenly as torch's
+    assert sg.amax(x, dim=1) == x.amax(dim=1)
