@@ -146,7 +146,9 @@ def _deviation(e):
     same SymPy expression, hash-consing makes it the user's node, so z − μ is computed once."""
     axes, nd = e.axes, len(e.x.shape)
     leading = tuple(sorted(a % nd for a in axes)) == tuple(range(len(axes)))   # broadcasts without keepdims
-    return e.x - T.mean(e.x, axis=axes if len(axes) > 1 else axes[0], keepdims=not leading)
+    # a var with keepdims=True is written beside a mean with keepdims=True (x − x.mean(axis=0,
+    # keepdims=True)), even over leading axes: the same node then, not a second mean of another shape
+    return e.x - T.mean(e.x, axis=axes if len(axes) > 1 else axes[0], keepdims=e.keepdims or not leading)
 
 
 def _variance(low, e, args):
