@@ -18,7 +18,7 @@ from itertools import combinations
 
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, claim_at_points, differs
+from .hint_case import Case, _fitted, differs, variant_is_truth
 from .hint_kind import Hint
 
 _MAX_CANDIDATES = 24
@@ -57,11 +57,7 @@ def transposes_dropped_hint(case: Case):
         new = _toggled(expr, group)
         if new == expr:
             continue
-        try:
-            vals = claim_at_points(case, new)
-        except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no hint
-            continue
-        if not all(v.shape == t.shape for v, t in zip(vals, Ts)) or not all_same(vals, Ts):
+        if not variant_is_truth(case, new, Ts):
             continue
         names = str(group[0]) if len(group) == 1 else ", ".join(str(s) for s in group[:-1]) + f" and {group[-1]}"
         which = "its" if len(group) == 1 else "their"
