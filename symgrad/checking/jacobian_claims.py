@@ -422,7 +422,9 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> 
     if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
         return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
                     f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
-    wrong = {frozenset({(i, j), (j, i)}) for _, c, t in rows for i, j in zip(*np.nonzero(
+    # an entry and its mirror are one slip in a square matrix (a Hessian's symmetric pair); in an m×n
+    # Jacobian [0, 1] and [1, 0] are two entries (a block transposed), not one
+    wrong = {frozenset({(i, j), (j, i)} if square else {(i, j)}) for _, c, t in rows for i, j in zip(*np.nonzero(
         np.abs(c - t) > CLOSE * max(np.max(np.abs(t)), 1.0))) for i, j in [(int(i), int(j))]}
     if len(wrong) == 1:
         (pair,) = wrong
