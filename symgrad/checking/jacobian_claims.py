@@ -488,7 +488,7 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
     """A matrix claim right once rewritten: some square matrices exchanged with their transposes
     (A(…)Aᵀ for Aᵀ(…)A: transposes_dropped_hint's candidates), or the chain rule's matrix M of
     f(Mx + b) left out on both sides (∇²g for Mᵀ∇²g M)."""
-    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled
+    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled, exchanged_words
 
     def fits(e):
         try:
@@ -501,9 +501,7 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
             break
         new = _toggled(claim, group)
         if new != claim and fits(new):
-            names = str(group[0]) if len(group) == 1 else ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
-            return Hint("transposes left out", f"the claim is the {what} once {names} "
-                        f"{'is' if len(group) == 1 else 'are'} exchanged with {'its transpose' if len(group) == 1 else 'their transposes'}: "
+            return Hint("transposes left out", f"the claim is the {what} once {exchanged_words(group)}: "
                         f"{new} — for f(Mx), the chain rule brings Mᵀ on the left and M on the right.")
     if isinstance(claim, sp.MatMul):        # A(…)Aᵀ for Aᵀ(…)A: the outer factors only, f's inner A kept
         args = list(claim.args)

@@ -41,6 +41,14 @@ def _candidates(syms):
             yield list(group)
 
 
+def exchanged_words(group) -> str:
+    """"A is exchanged with its transpose", "A and B are exchanged with their transposes": the
+    symbols of a candidate as this hint and jacobian_claims' rewritten-claim slip both say them."""
+    if len(group) == 1:
+        return f"{group[0]} is exchanged with its transpose"
+    return ", ".join(str(s) for s in group[:-1]) + f" and {group[-1]} are exchanged with their transposes"
+
+
 def transposes_dropped_hint(case: Case):
     expr = case.claim_expr
     if expr is None or not isinstance(expr, sp.MatrixExpr) or isinstance(expr, sp.MatrixBase):
@@ -59,11 +67,8 @@ def transposes_dropped_hint(case: Case):
             continue
         if not variant_is_truth(case, new, Ts):
             continue
-        names = str(group[0]) if len(group) == 1 else ", ".join(str(s) for s in group[:-1]) + f" and {group[-1]}"
-        which = "its" if len(group) == 1 else "their"
         return Hint("transposes left out",
-                    f"the claim is right once {names} {'is' if len(group) == 1 else 'are'} exchanged with "
-                    f"{which} transpose{'s' if len(group) > 1 else ''} (and any inverse with it, X⁻¹ ↔ X⁻ᵀ): "
+                    f"the claim is right once {exchanged_words(group)} (and any inverse with it, X⁻¹ ↔ X⁻ᵀ): "
                     f"the gradient is {new}. In the layout ∂f/∂X[i, j], a matrix that multiplies X in f "
                     f"comes back transposed (∂ tr(AXB)/∂X = AᵀBᵀ, ∂ aᵀX⁻¹b/∂X = −X⁻ᵀabᵀX⁻ᵀ).")
     return None
