@@ -30,8 +30,10 @@ def _square_symbols(e) -> list:
 
 
 def _toggled(expr, syms):
-    """``expr`` with each of ``syms`` exchanged with its transpose (Sᵀ in it becomes S again)."""
-    return expr.xreplace({s: s.T for s in syms}).doit(deep=False) if syms else expr
+    """``expr`` with each of ``syms`` exchanged with its transpose (Sᵀ in it becomes S again: xreplace
+    meets the node Sᵀ before the S inside it, so no Sᵀᵀ is left for the hint to show)."""
+    swap = {**{s: s.T for s in syms}, **{s.T: s for s in syms}}
+    return expr.xreplace(swap).doit(deep=False) if syms else expr
 
 
 def _candidates(syms):
