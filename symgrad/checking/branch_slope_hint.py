@@ -25,6 +25,7 @@ branch slope: where x < 0 the claim's ∂f/∂x is 0.1 where the truth is 0.01 .
 from __future__ import annotations
 
 import numpy as np
+import sympy as sp
 
 from .claims import rel_errors
 from .hint_case import TOL, Case, _fitted, differs
@@ -93,7 +94,6 @@ def _wrong(c, t):
 def _argument(D, site):
     """(u in f's terms, entrywise): the kink argument of ``site`` as SymPy builds it from f's values,
     its sign flipped where it reads as a negation (Max(x, 0)'s 0 − x is said as x, its sides turned)."""
-    import sympy as sp
     from ..core import rules as R
     from ..core.to_sympy import SympyBuilder
     eqn, _, u, _ = site
@@ -194,7 +194,7 @@ def leaky_slope_hint(case: Case):
     from ..frontend.activations import leaky_relu
     from ..frontend.stop_gradient import stop_gradient
     from .hint_case import gradient_graph
-    nodes = list(dict.fromkeys(n for n in _preorder(case.f) if isinstance(n, leaky_relu)))
+    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, leaky_relu)))
     if not nodes or len(nodes) > 4:
         return None
     Cs, Ts = _fitted(case)
@@ -225,11 +225,10 @@ def swapped_mask_hint(case: Case):
     dout * (x > 0), np.where(x < 0, dout, 0.01 * dout) — wherever the relu stands: f derived again
     with each relu(u) replaced by a node of its value whose derivative is the other side's,
     stop(relu(u)) + H(−u)·(u − stop(u)) (a + (1 − a)·H(−u) for a leaky relu of slope a)."""
-    import sympy as sp
     from ..frontend.activations import leaky_relu, relu
     from ..frontend.stop_gradient import stop_gradient as stop
     from .hint_case import _claim_is_gradient_of
-    nodes = list(dict.fromkeys(n for n in _preorder(case.f) if isinstance(n, (relu, leaky_relu))))
+    nodes = list(dict.fromkeys(n for n in sp.preorder_traversal(case.f) if isinstance(n, (relu, leaky_relu))))
     if not nodes or len(nodes) > 4 or not differs(*_fitted(case)):
         return None
     for node in nodes:
@@ -249,13 +248,7 @@ def swapped_mask_hint(case: Case):
 def _arg_words(u) -> str:
     """A relu's argument as the hint says it: "its argument" for the bound variable of an
     elementwise map over a matrix (relu.(W*x)'s _d), else the expression."""
-    import sympy as sp
     return "its argument" if any(isinstance(s, sp.Dummy) for s in getattr(u, "free_symbols", ())) else str(u)
-
-
-def _preorder(e):
-    import sympy as sp
-    return sp.preorder_traversal(e)
 
 
 __all__ = ["branch_slope_hint", "leaky_slope_hint", "swapped_mask_hint"]

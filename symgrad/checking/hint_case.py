@@ -171,6 +171,17 @@ def claim_at_points(case: Case, e) -> list:
     return [_eval_claim(e, p.example(0)) for p in case.points]
 
 
+def variant_is_truth(case: Case, e, Ts) -> bool:
+    """Whether the claim's variant ``e`` (its matrices transposed, its factors reordered) is the
+    truth ``Ts`` at every point: what the recognisers of a rewritten claim ask of each candidate. A
+    variant that does not evaluate (factors whose shapes do not fit) is no candidate, so False."""
+    try:
+        vals = claim_at_points(case, e)
+    except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no hint
+        return False
+    return all_same(vals, Ts)          # `same` asks for the truth's shape too
+
+
 def value_at(e, vals, shape=None) -> np.ndarray:
     """The value of the expression ``e`` (a node of f) at a point's values ``vals``, as a float array:
     what a "held" tensor standing for ``e`` takes there; ``shape``: the tensor shape to read ``e``

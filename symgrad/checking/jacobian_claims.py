@@ -372,7 +372,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         point = {**mine, **point}
     ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
-    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim)
+    hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim, syms)
     if hint is None and kind == "jacobian" and blocks is not None:
         hint = _block_slip(rows, blocks)
     if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
@@ -400,7 +400,7 @@ def _cross_check(g, wrt, pt, t, h: float = 1e-6) -> str:
     return f"agree, max relative difference {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g}"
 
 
-def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> Hint | None:
+def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None, syms=()) -> Hint | None:
     """The slip the claim's values show at every point, if one of the usual ones does."""
     def every(test):
         return all(test(c, t) for _, c, t in rows)
@@ -422,7 +422,9 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> 
     if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
         return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
                     f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
-    wrong = {frozenset({(i, j), (j, i)}) for _, c, t in rows for i, j in zip(*np.nonzero(
+    # an entry and its mirror are one slip in a square matrix (a Hessian's symmetric pair); in an m×n
+    # Jacobian [0, 1] and [1, 0] are two entries (a block transposed), not one
+    wrong = {frozenset({(i, j), (j, i)} if square else {(i, j)}) for _, c, t in rows for i, j in zip(*np.nonzero(
         np.abs(c - t) > CLOSE * max(np.max(np.abs(t)), 1.0))) for i, j in [(int(i), int(j))]}
     if len(wrong) == 1:
         (pair,) = wrong
@@ -434,7 +436,7 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None) -> 
         return Hint("one entry wrong", f"the claim differs from the {what} only in the entry [{i}, {j}], "
                     f"{at_}{mirror}: re-derive that one")
     if square and every(_rank_one):
-        if _has_outer_product(claim):       # (I + xxᵀ/r²)/r, (I − xxᵀ)/r: the term is there, but wrong
+        if _outer_product_off(claim, syms, rows):   # (I + xxᵀ/r²)/r, (I − xxᵀ)/r: the term is there, but wrong
             return Hint("rank-one term wrong", f"the claim differs from the {what} by a symmetric rank-one "
                         f"matrix uuᵀ: its outer-product term is there, but with the wrong sign or scale (for "
                         f"‖x‖'s Hessian (I − xxᵀ/‖x‖²)/‖x‖, a softmax's diag(p) − ppᵀ).")
@@ -486,7 +488,7 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
     """A matrix claim right once rewritten: some square matrices exchanged with their transposes
     (A(…)Aᵀ for Aᵀ(…)A: transposes_dropped_hint's candidates), or the chain rule's matrix M of
     f(Mx + b) left out on both sides (∇²g for Mᵀ∇²g M)."""
-    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled
+    from .transposes_dropped_hint import _candidates, _square_symbols, _toggled, exchanged_words
 
     def fits(e):
         try:
@@ -499,9 +501,7 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
             break
         new = _toggled(claim, group)
         if new != claim and fits(new):
-            names = str(group[0]) if len(group) == 1 else ", ".join(map(str, group[:-1])) + f" and {group[-1]}"
-            return Hint("transposes left out", f"the claim is the {what} once {names} "
-                        f"{'is' if len(group) == 1 else 'are'} exchanged with {'its transpose' if len(group) == 1 else 'their transposes'}: "
+            return Hint("transposes left out", f"the claim is the {what} once {exchanged_words(group)}: "
                         f"{new} — for f(Mx), the chain rule brings Mᵀ on the left and M on the right.")
     if isinstance(claim, sp.MatMul):        # A(…)Aᵀ for Aᵀ(…)A: the outer factors only, f's inner A kept
         args = list(claim.args)
@@ -524,16 +524,33 @@ def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:
     return None
 
 
-def _has_outer_product(claim) -> bool:
-    """The claim's expression holds a product u·vᵀ of a column and a row (xxᵀ, ppᵀ)."""
+def _outer_product_off(claim, syms, rows) -> bool:
+    """The claim's expression holds a product u·vᵀ of a column and a row (xxᵀ, ppᵀ) and, at every
+    point, the claim differs from the truth by a multiple of that product: the term is there with the
+    wrong sign or scale. A difference along another direction is a term left out (‖x‖ + (aᵀx)²'s
+    Hessian without 2aaᵀ holds ‖x‖'s xxᵀ, right)."""
     if not isinstance(claim, sp.Basic):
         return False
-    for m in sp.preorder_traversal(claim):
-        if isinstance(m, sp.MatMul):
-            mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
-            if any(a.shape[1] == 1 and b.shape[0] == 1 for a, b in zip(mats, mats[1:])):
-                return True
+    for m in dict.fromkeys(sp.preorder_traversal(claim)):
+        if not isinstance(m, sp.MatMul):
+            continue
+        mats = [a for a in m.args if isinstance(a, sp.MatrixExpr)]
+        if not any(a.shape[1] == 1 and b.shape[0] == 1 for a, b in zip(mats, mats[1:])):
+            continue
+        try:
+            low = Lowered(m, syms)
+            outer = [np.asarray(low(pt), dtype=float).reshape(c.shape) for pt, c, _ in rows]
+        except Exception:   # noqa: BLE001 - a term that does not evaluate alone says nothing here
+            continue
+        if all(_along(c - t, o) for (_, c, t), o in zip(rows, outer)):
+            return True
     return False
+
+
+def _along(d, o) -> bool:
+    """Whether the matrix ``d`` is a multiple of ``o`` (|cos| of their angle 1, up to CLOSE)."""
+    nd, no = np.linalg.norm(d), np.linalg.norm(o)
+    return bool(nd > 0 and no > 0 and abs(np.sum(d * o)) >= (1 - CLOSE) * nd * no)
 
 
 def _rank_one(c, t) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .hint_case import Case, _fitted, all_same, claim_at_points, differs
+from .hint_case import Case, _fitted, all_same, claim_at_points, differs, variant_is_truth
 from .hint_kind import Hint
 
 _MAX_CANDIDATES = 40
@@ -76,8 +76,7 @@ def product_order_hint(case: Case):
         tried += 1
         if tried > _MAX_CANDIDATES:
             break
-        vals = _values(whole, case)
-        if vals is None or not all(v.shape == t.shape for v, t in zip(vals, Ts)) or not all_same(vals, Ts):
+        if not variant_is_truth(case, whole, Ts):
             continue
         inside_t = any(isinstance(n, sp.Transpose) and n.arg == m for n in sp.preorder_traversal(expr))
         why = (" — the transpose of a product reverses its order, (AB)ᵀ = BᵀAᵀ" if inside_t

@@ -63,7 +63,7 @@ class Coverage:
     entries: int = 0
     found: int = 0
     unreached: list = field(default_factory=list)
-    combined: tuple = ()        # (entries, combinations of their sides not reached), when searched
+    combined: tuple = ()        # (entries, combinations of their sides not reached, points added), when searched
 
     def describe(self) -> str:
         if not self.entries:
@@ -72,10 +72,11 @@ class Coverage:
             added = f", {self.found} point(s) added to reach a side" if self.found else ""
             both = ""
             if self.combined:
-                n, missing = self.combined
-                both = (f"; every combination of their sides seen" if not missing else
-                        f"; {2 ** n - missing} of the {2 ** n} combinations of their sides seen (the others "
-                        f"not reached, or impossible)")
+                n, missing, more = self.combined
+                for_them = f" ({more} point(s) added for them)" if more else ""
+                both = (f"; every combination of their sides seen{for_them}" if not missing else
+                        f"; {2 ** n - missing} of the {2 ** n} combinations of their sides seen{for_them} (the "
+                        f"others not reached, or impossible)")
             return f"every kink argument seen on both sides ({self.entries} entr{'y' if self.entries == 1 else 'ies'}{added}){both}"
         shown = "; ".join(self.unreached[:3]) + (f"; and {len(self.unreached) - 3} more"
                                                  if len(self.unreached) > 3 else "")
@@ -129,7 +130,7 @@ def _cover_combinations(sampler, pts, live, cov, left, memo):
     def signs(U):
         return {tuple(int(np.sign(u[k][e])) for k, e in live) for u in U}
     have = set().union(*(signs(sampler.site_values(p)) for p in pts))
-    missing = 0
+    missing = added = 0
     for combo in product((1, -1), repeat=len(live)):
         if combo in have:
             continue
@@ -141,9 +142,9 @@ def _cover_combinations(sampler, pts, live, cov, left, memo):
             continue
         p, U = found
         pts.append(p)
-        cov.found += 1
+        added += 1                # said apart from cov.found, the points that reached a kink's side
         have |= signs(U)
-    cov.combined = (len(live), missing)
+    cov.combined = (len(live), missing, added)
 
 
 def _seen(sampler, U, seen):

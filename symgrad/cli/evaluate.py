@@ -34,7 +34,7 @@ def register(subparsers):
                               "or a .csv (.tsv) table, one row per sample")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
                    help="as symgrad train's: loss (always), accuracy, mae, mse, separated by commas (default: loss, "
-                        "and accuracy when the model file names its target; a regression's: loss,mae)")
+                        "and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
     p.set_defaults(func=run)
 
 

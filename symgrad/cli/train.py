@@ -90,7 +90,7 @@ def register(subparsers):
                         "or score (not loss or err), and minimizes the rest")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
                    help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, mae, mse (default: "
-                        "loss, and accuracy when the model file names its target; a regression's: loss,mae)")
+                        "loss, and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "

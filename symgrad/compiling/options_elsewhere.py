@@ -75,7 +75,12 @@ ELSEWHERE = {
                       "on_epoch=sg.EpochLog('log.csv'), and "
                       "on_epoch=f calls f(record) after each epoch"),
         "early_stopping": "early stopping is patience= (with monitor=, min_delta=, mode=)",
-        **dict.fromkeys(("divergence_threshold", "stopping_threshold", "terminate_on_nan", "check_finite"),
+        # Lightning's stopping_threshold is the other way round: stop once the monitor is good enough
+        "stopping_threshold": ("train has no stop at a value good enough: stop it from on_epoch=f, a function of "
+                               "each epoch's record that raises once record['val_loss'] (say) is below yours (the "
+                               "exception carries the run so far as its .history; checkpoint= has that epoch "
+                               "saved); patience= stops a run that no longer improves"),
+        **dict.fromkeys(("divergence_threshold", "terminate_on_nan", "check_finite"),
                         "training always stops as diverged (TrainingDiverged, keeping the last good values) at a "
                         "loss that is not finite, and at a loss more than max_loss_growth= times the first "
                         "step's (default 1e8; None: never)"),

@@ -59,3 +59,15 @@ def test_a_hint_without_a_full_stop_gets_one_before_the_method():
     F = sp.Matrix([x * y, x + sp.sin(y)])
     r = sg.check(F, [x, y], sp.Matrix([[y, x], [1, -sp.cos(y)]]))
     assert "re-derive that one. Method:" in str(r), str(r)
+
+
+def test_two_wrong_entries_of_a_jacobian_that_is_not_square_are_not_one():
+    """Entries [0, 1] and [1, 0] of a 2×4 Jacobian are two entries, not an entry and its mirror (a
+    Hessian's): the first block transposed was said to differ "only in the entry [0, 1]"."""
+    r = wrong(sg.check(A * X + B * Y, [X, Y], [A.T, B]), "transpose")
+    assert "block for X" in r.hint and "∂f/∂Y is right" in r.hint, r.hint
+    W = sp.MatrixSymbol("W", 2, 3)
+    Z = sp.MatrixSymbol("Z", 3, 1)
+    swapped = sp.Matrix([[W[0, 0], W[1, 0], W[0, 2]], [W[0, 1], W[1, 1], W[1, 2]]])  # [0, 1] ↔ [1, 0]
+    r = sg.check(W * Z, Z, swapped)
+    assert not r and "only in the entry" not in str(r.hint), r.hint

@@ -5,6 +5,8 @@ that pair called it equal. Impossible combinations (relu(x) and relu(x − 1) wi
 are said as not reached, not claimed seen."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import sympy as sp
 import torch
@@ -32,3 +34,16 @@ def test_a_claim_wrong_in_one_combination_of_sides_only_is_not_equal():
 def test_impossible_combinations_are_not_claimed_seen():
     r = sg.check(sg.relu(x) + sg.relu(x - 1), x, sp.Heaviside(x) + sp.Heaviside(x - 1))
     assert r and "3 of the 4 combinations of their sides seen" in r.method, r.method
+
+
+
+def test_the_points_added_for_combinations_are_not_said_to_reach_a_side():
+    """Three relus: the points that reach each kink's missing side and those added for the
+    combinations of sides are told apart; the method said all of them were "added to reach a side"."""
+    y, z = sp.symbols("y z", real=True)
+    r = sg.check(sg.relu(x) + sg.relu(y) + sg.relu(z), [x, y, z], [sp.Heaviside(x), sp.Heaviside(y), sp.Heaviside(z)])
+    assert r and "every combination of their sides seen (" in r.method, r.method
+    sides = re.search(r"(\d+) point\(s\) added to reach a side", r.method)
+    combos = re.search(r"every combination of their sides seen \((\d+) point\(s\) added for them\)", r.method)
+    assert combos and int(combos.group(1)) >= 1, r.method
+    assert sides is None or int(sides.group(1)) < 8, r.method

@@ -231,3 +231,27 @@ def test_a_norms_hessian_with_its_rank_one_term_wrong_is_not_called_left_out():
         h = sg.check(r, x, wrong_sign_or_scale).hint
         assert h.kind == "rank-one term wrong", h
     assert sg.check(r, x, I / r).hint.kind == "rank-one term left out"
+
+
+def test_another_rank_one_term_left_out_is_not_called_the_claims_term_wrong():
+    """‖x‖ + (aᵀx)²: the claim has ‖x‖'s Hessian right, xxᵀ term and all, and leaves out 2aaᵀ. The
+    difference is rank one, but not along the claim's xxᵀ: the term left out, not the one there
+    "with the wrong sign or scale"."""
+    import numpy as np
+    import sympy as sp
+    import torch
+    import symgrad as sg
+    from symgrad.core.evaluate import numeric
+    x, a, I = sp.MatrixSymbol("x", 3, 1), sp.MatrixSymbol("a", 3, 1), sp.Identity(3)
+    r2 = (x.T * x)[0, 0]
+    f = sp.sqrt(r2) + (a.T * x)[0, 0] ** 2
+    norm_part = (I - x * x.T / r2) / sp.sqrt(r2)
+    rng = np.random.default_rng(7)
+    xv, av = rng.normal(size=(3, 1)), rng.normal(size=(3, 1))
+    want = torch.autograd.functional.hessian(
+        lambda t: torch.linalg.norm(t) + (torch.tensor(av[:, 0]) @ t) ** 2, torch.tensor(xv[:, 0])).numpy()
+    got = np.asarray(numeric(norm_part + 2 * a * a.T, {"x": xv, "a": av}), float)
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    assert sg.check(f, x, norm_part + 2 * a * a.T)
+    h = sg.check(f, x, norm_part).hint
+    assert h.kind == "rank-one term left out", h

@@ -55,3 +55,11 @@ def test_a_factor_moved_from_one_end_of_the_product_to_the_other():
     assert sg.check(f, X, 2 * X * a * a.T)
     r = wrong(sg.check(f, X, 2 * a * a.T * X), "factors in another order")
     assert "2*X*a*a.T" in r.hint, r.hint
+
+
+def test_a_transpose_exchanged_back_is_said_without_a_double_transpose():
+    """Bᵀ in the claim exchanged with its transpose is B, not B.T.T: the gradient the hint shows was
+    "2*B.T*B.T.T" for ∂²(xᵀBᵀBx)/∂x² claimed as 2BBᵀ."""
+    x = sp.MatrixSymbol("x", 3, 1)
+    r = wrong(sg.check((x.T * B.T * B * x)[0, 0], x, 2 * B * B.T), "transposes left out")
+    assert ".T.T" not in r.hint and "2*B.T*B" in r.hint, r.hint

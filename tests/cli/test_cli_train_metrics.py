@@ -83,3 +83,13 @@ def test_evaluate_takes_the_same_metrics(tmp_path, capsys):
     assert words[0::2] == ["samples", "loss", "mae", "mse"] and words[1] == "40"
     assert np.isclose(float(words[5]), np.mean(np.abs(d)), rtol=1e-5)
     assert np.isclose(float(words[7]), np.mean(d ** 2), rtol=1e-5)
+
+
+def test_the_help_does_not_call_loss_mae_a_regressions_default(capsys):
+    """A model file naming a real-valued target is refused without --metrics (above); the help said
+    "(default: loss, and accuracy when the model file names its target; a regression's: loss,mae)"."""
+    for command in ("train", "evaluate"):
+        assert cli.main([command, "--help"]) == 0
+        said = " ".join(capsys.readouterr().out.split())
+        assert "a regression's: loss,mae" not in said
+        assert "a regression's real-valued target is refused: give loss,mae" in said, said

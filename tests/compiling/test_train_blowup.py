@@ -74,3 +74,13 @@ def test_max_loss_growth_must_be_a_number_above_one(bad):
 def test_lightnings_and_keras_names_are_told_max_loss_growth(theirs):
     with pytest.raises(sg.ArgumentError, match="max_loss_growth= times the first step's"):
         sg.train(_program(0.1), DATA, epochs=1, progress=False, **{theirs: 1e3})
+
+
+def test_lightnings_stopping_threshold_is_not_told_it_is_a_divergence():
+    """Lightning's EarlyStopping(stopping_threshold=) stops once the monitored value is good enough —
+    the opposite of its divergence_threshold; it was told the divergence stop (max_loss_growth)."""
+    with pytest.raises(sg.ArgumentError) as caught:
+        sg.train(_program(0.1), DATA, epochs=1, progress=False, stopping_threshold=1e-3)
+    said = str(caught.value)
+    assert "diverged" not in said and "max_loss_growth" not in said
+    assert "good enough" in said and "on_epoch=" in said and "patience=" in said
