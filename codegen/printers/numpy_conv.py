@@ -202,7 +202,8 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
         pad = f"{n}_pad"
         lines.append(f"{pad} = numpy.zeros({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
         _keep(c, pad)
-        inside = [min(s, p - lo) for s, p, (lo, _) in zip(S, P, pads)]
+        # x's positions the windows reach (none where a long stride ends them in the leading padding)
+        inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
         into = ", ".join(f"{lo}:{lo + m}" for (lo, _), m in zip(pads, inside))
         lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
         src = pad
