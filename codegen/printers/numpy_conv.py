@@ -206,7 +206,8 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
         _keep(c, pad)
         # x's positions the windows reach (none where a long stride ends them in the leading padding)
         inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
-        into = ", ".join(f"{lo}:{lo + m}" for (lo, _), m in zip(pads, inside))
+        into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
+                         for (lo, _), m, p in zip(pads, inside, P))
         lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
         src = pad
     else:
