@@ -93,6 +93,20 @@ def test_a_grouped_transposed_convolution_is_still_refused():
         sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [w1, wt, V], [x, y], target="triton")
 
 
+def test_a_kernel_tied_to_a_convolution_is_refused_saying_what_is_taken():
+    """An autoencoder whose up-convolution shares its kernel with a convolution: the refusal said
+    transposed convolutions are not taken at all (stale since 2026-12-01, eleventh session)."""
+    x, y = sg.tensor("x", (N, 1, 6, 6)), sg.tensor("y", (N,), integer=True)
+    w0, w, V = sg.tensor("w0", (3, 1, 3, 3)), sg.tensor("w", (3, 4, 2, 2)), sg.tensor("V", (27, 3))
+    u = sg.relu(sg.conv_transpose2d(sg.relu(sg.conv2d(x, w0, stride=2, padding=1)), w, stride=2))
+    z = sg.relu(sg.conv2d(u, w, stride=2))                  # the same w: tied
+    with pytest.raises(UnsupportedError, match=r"'w' \(3, 4, 2, 2\)") as err:
+        sg.compile(sg.cross_entropy(z.reshape(N, -1) @ V, y), [w0, w, V], [x, y], target="triton")
+    msg = str(err.value)
+    assert "which they do not take" not in msg, msg
+    assert "tied" in msg and "kernel of its own" in msg and "target='numpy'" in msg, msg
+
+
 def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
     """docs/layers.md's U-Net level, small: conv → relu (the skip e) → max-pool → conv_transpose2d
     (2×2, stride 2) → concat with e → 1×1 conv → per-pixel cross-entropy."""
