@@ -161,6 +161,10 @@ def test_a_decoder_step_is_three_launches_the_kernels_gradient_one_stacked_produ
     values = {q.name: (0.4 * rng.normal(size=tuple(int(d) for d in q.shape))).astype(np.float32) for q in params}
     batch = {"x": rng.normal(size=(B, 1, 6, 6)).astype(np.float32), "y": rng.integers(0, 3, B)}
     assert "∂L/∂p2 = Σ_b Σ_p" in tri.source and "∂L/∂p3 = Σ_b Σ_p" in tri.source
+    # the host lines that carry the sums back to the declared kernel say what their constants are
+    assert f"# (J: the {k}×{k} window's entries reversed" in tri.source, tri.source
+    if cin * cout > 1:                              # (one channel: no permutation to apply)
+        assert f"# (Q: the rows (c, f) of the kernel's {cin}×{cout} windows" in tri.source, tri.source
     got, want = tri.grad(values, batch), ref.grad(values, batch)
     for q in params:
         np.testing.assert_allclose(got[q.name].cpu().numpy(), want[q.name], rtol=1e-4, atol=1e-6, err_msg=q.name)
