@@ -175,7 +175,7 @@ def into(e: sp.Expr, buf: sp.Symbol, arrays: set, printer: NumpyPrinter, spent: 
 
 def _makes_new_array(code: str) -> bool:
     """Whether ``code`` is a call that returns a new array, never one of its operands: a NumPy
-    ufunc (no ``out=``) or a helper of the module (erf, sigmoid, relu, softplus). Not an elementary form
+    ufunc (no ``out=``) or a helper of the module (``NumpyPrinter.HELPERS``). Not an elementary form
     printed as an expression, which might be an operand itself (a view of it, once worked in
     place, would write into that operand)."""
     m = re.match(r"([A-Za-z_][\w.]*)\(", code)

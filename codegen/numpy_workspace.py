@@ -46,6 +46,7 @@ import ast
 
 from .lifetimes import alias_groups, names_in
 from .numpy_row_major import column_major_operand, with_row_major_operand
+from .printers.numpy_printer import NumpyPrinter
 
 # entries an example from which an array goes to the workspace: a batch of 128 makes it 256 KiB in
 # float32, above glibc's first mmap threshold (128 KiB)
@@ -148,7 +149,8 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
                 if isinstance(n, ast.Name):
                     bound[n.id] = bound.get(n.id, 0) + 1
     parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
-    scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float", "erf", "sigmoid", "relu", "softplus"} \
+    # the module's helpers by the printer's own table (a new helper is not another name to add here)
+    scalars = set(sizes) | {"scale", "t", "DTYPE", "math", "float"} | set(NumpyPrinter.HELPERS) \
         | {n for n, sh in shapes.items() if sh == "()"}
 
     def array(node) -> bool:

@@ -394,6 +394,24 @@ def _slice_text(item, size) -> str:
     return text + (f":{c}" if c != 1 else "")
 
 
+def _constants_named(sch: KernelScheduler, post: list) -> list:
+    """The notes of the constant matrices the equations ``post`` read (through transposes), each once,
+    in order: ``Q: the rows (c, f) of the kernel's 2×3 windows in the order (f, c)`` — the host lines
+    print a constant's entries, not what it is."""
+    out = []
+    for e in post:
+        for u in e.inputs:
+            v = u.id
+            while v in sch.g.producer and sch.g.producer[v].prim is R.transpose_p:
+                v = sch.g.producer[v].inputs[0].id
+            p = sch.g.producer.get(v)
+            note = (sch.notes or {}).get(v, "") if p is not None and p.prim is R.const_p else ""
+            note = note[2:] if note.startswith("= ") else note
+            if note and safe_text(note) not in out:
+                out.append(safe_text(note))
+    return out
+
+
 def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
     """Host lines that turn the partial sums ``k.part`` of a gradient's term into those of the
     parameter's gradient: the term's ``post`` equations (`KernelScheduler._grad_terms`), each
@@ -412,8 +430,9 @@ def _post_lines(sch: KernelScheduler, k: Kernel, names: dict) -> list:
     start = next(u for u in first.inputs if sch.value[u.id].batched)
     shape = ", ".join(str(int(d)) for d in start.shape)
     lines = [f"# ∂L/∂p{k.grad} from these sums, on the host: "
-             + ", then ".join(e.prim.name for e in k.post),
-             f"{part} = {part}.reshape({part}.shape[0]{', ' + shape if shape else ''})"]
+             + ", then ".join(e.prim.name for e in k.post)]
+    lines += [f"# ({note})" for note in _constants_named(sch, k.post)]
+    lines.append(f"{part} = {part}.reshape({part}.shape[0]{', ' + shape if shape else ''})")
     for e in k.post:
         j = next(i for i, u in enumerate(e.inputs) if sch.value[u.id].batched)
         others = [_host_code(sch, u.id, names) if i != j else part for i, u in enumerate(e.inputs)]

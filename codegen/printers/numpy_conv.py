@@ -184,14 +184,16 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
     (N, *P, C) (kept between steps: its border stays 0), then all its windows (N, *O, *K, C), a view
     (sliding_window_view), copied into cols at once. Lines, the last one the window view's code
     (the caller assigns it); None where the per-offset slice copies are kept: fewer than 3 channels
-    (a window copy then moves runs of C < 3 numbers: 3-4 times slower than the slices, 64 × 1 × 28 ×
-    28) or a negative padding (a crop).
+    (a window copy then moves runs of C < 3 numbers: 2.9 times the slices' time at 64 × 1 × 28 × 28)
+    or a negative padding (a crop).
 
     Why: the per-offset copies write cols in K passes, each touching every cache line of it (a
     channel run is a line), and read x's channels at x's stride where x is laid out (N, C, *S);
-    the one copy writes cols once, in order, and reads runs of C contiguous numbers. 0.23-0.53 of
+    the one copy writes cols once, in order, and reads runs of C contiguous numbers. 0.31-0.51 of
     the per-offset copies' time with the caches cold (N × C × S² = 128 × 16 × 8², 64 × 16 × 14²,
-    256 × 3 × 32², 32 × 64 × 16²; `bench/im2col_copy.py`, 0.32-0.55 there)."""
+    256 × 3 × 32², 32 × 64 × 16²); level with them (1.0-1.2) below about 150 K entries in cols,
+    where the window view's own 10 µs counts (64 × 16 × 4²: the digits CNN's second conv).
+    `bench/im2col_copy.py`, docs/benchmarks.md (2026-12-01, twelfth session, np2)."""
     if not (C.is_Integer and int(C) >= 3) or any(lo < 0 or hi < 0 for lo, hi in pads):
         return None
     nd = len(S)
@@ -202,8 +204,10 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
         pad = f"{n}_pad"
         lines.append(f"{pad} = numpy.zeros({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
         _keep(c, pad)
-        inside = [min(s, p - lo) for s, p, (lo, _) in zip(S, P, pads)]
-        into = ", ".join(f"{lo}:{lo + m}" for (lo, _), m in zip(pads, inside))
+        # x's positions the windows reach (none where a long stride ends them in the leading padding)
+        inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
+        into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
+                         for (lo, _), m, p in zip(pads, inside, P))
         lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
         src = pad
     else:

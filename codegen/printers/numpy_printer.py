@@ -93,8 +93,9 @@ class NumpyPrinter(FunctionTable, NumPyPrinter):
     # fewer than 32, the row gains nothing. The same values, NaN and -0.0 included (maximum either way).
     # softplus: numpy.logaddexp(0, x) computes the same max(x, 0) + log1p(exp(−|x|)) but entry by
     # entry through the C library's exp and log1p; NumPy's own exp and log1p loops are vectorized:
-    # 9 times faster over a (128, 256) float32 array (0.46 → 0.05 ms); a VAE's binary cross-entropy
-    # of its logits was 0.6 of a 1.6 ms step (docs/benchmarks.md). Within 3 float32 ulp of log(1 +
+    # 0.13-0.15 of logaddexp's time over (128, 256) and (256, 1024) float32, 0.22 in float64, about
+    # half over a thousand entries (bench/softplus_helper.py, in turns in one process); a VAE's binary
+    # cross-entropy of its logits was 0.6 of a 1.6 ms step (docs/benchmarks.md). Within 3 float32 ulp of log(1 +
     # eˣ) (2.7 measured; logaddexp 1.4, the erf helper 2.5); ±inf and NaN as logaddexp gives them. A
     # number or an integer array: logaddexp, as before.
     HELPERS = {"softplus": [

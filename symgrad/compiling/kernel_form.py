@@ -264,9 +264,11 @@ class AsColumns:
                     return m
             if other is not None:
                 grouped = " (a grouped convolution reads slices of it)" if other.prim.name == "slice" else \
-                    (" (sg.conv_transpose2d reads its kernel flipped: a transposed convolution, which they do not "
-                     "take; for a learned upsampling write sg.conv2d(sg.interpolate(h, scale_factor=2), w, "
-                     "padding=1), nearest or mode='bilinear', which they take)") if other.prim.name == "flip" else ""
+                    (" (sg.conv_transpose2d reads its kernel flipped: they take a transposed convolution of a "
+                     "convolution's map, groups=1, whose kernel nothing else reads — not a grouped one, nor one "
+                     "whose kernel is tied to another convolution's or read by another term; give it a kernel "
+                     "of its own, or for a learned upsampling write sg.conv2d(sg.interpolate(h, scale_factor=2), "
+                     "w, padding=1))") if other.prim.name == "flip" else ""
                 raise UnsupportedError(
                     f"{TARGET} take a parameter of {len(shape)} axes, such as {sym.name!r} {format_shape(shape)}, as "
                     f"the kernel of a convolution only (conv2d(x, w) of the input image or of an earlier "

@@ -109,3 +109,21 @@ def test_training_step_is_bit_for_bit_the_per_offset_copies_step(monkeypatch):
     assert new_losses == old_losses
     for k in old_vals:
         np.testing.assert_array_equal(new_vals[k], old_vals[k])
+
+
+@pytest.mark.parametrize("kw", [dict(padding=2, stride=10), dict(padding=(2, 0), stride=(10, 1))],
+                         ids=["stride-past-the-input", "one-axis-only"])
+def test_one_copy_im2col_where_the_windows_end_inside_the_padding(kw):
+    """A stride so long that the windows reach no further than the leading padding: the zero-bordered
+    buffer takes none of x along that axis (it took a negative count of x's rows and failed)."""
+    x, w = sg.tensor("x", (N, 3, 3, 4)), sg.tensor("w", (2, 3, 1, 1))
+    h = sg.as_tensor(sg.conv2d(x, w, **kw))
+    D = sg.tensor("D", h.shape)
+    prog = sg.compile(sg.sum(h * D) / N, [w], [x, D], dtype="float64")
+    assert ONE_COPY in prog.source
+    xa, wa = rng.standard_normal((2, 3, 3, 4)), rng.standard_normal((2, 3, 1, 1))
+    tw = torch.tensor(wa, requires_grad=True)
+    th = F.conv2d(torch.tensor(xa), tw, **kw)
+    Da = rng.standard_normal(tuple(th.shape))
+    ((th * torch.tensor(Da)).sum() / 2).backward()
+    np.testing.assert_allclose(prog.grad({"w": wa}, {"x": xa, "D": Da})["w"], tw.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -22,12 +22,12 @@ N = sp.Symbol("N", integer=True, positive=True)
 B = 3
 
 
-def _decoder(k, s, p, op, cin=3):
-    """image 6×6 → conv3x3 (cin filters, stride 2) → relu (cin, 3, 3) → conv_transpose2d (2 channels,
+def _decoder(k, s, p, op, cin=3, cout=2):
+    """image 6×6 → conv3x3 (cin filters, stride 2) → relu (cin, 3, 3) → conv_transpose2d (cout channels,
     kernel k, stride s, padding p, output_padding op) with its bias → relu → dense 3, cross-entropy."""
     x, y = sg.tensor("x", (N, 1, 6, 6)), sg.tensor("y", (N,), integer=True)
     w1, b1 = sg.tensor("w1", (cin, 1, 3, 3)), sg.tensor("b1", (cin,))
-    wt, bt = sg.tensor("wt", (cin, 2, k, k)), sg.tensor("bt", (2,))
+    wt, bt = sg.tensor("wt", (cin, cout, k, k)), sg.tensor("bt", (cout,))
     h = sg.relu(sg.conv2d(x, w1, b1, stride=2, padding=1))
     u = sg.relu(sg.conv_transpose2d(h, wt, bt, stride=s, padding=p, output_padding=op))
     D = int(np.prod([int(d) for d in u.shape[1:]]))
@@ -93,6 +93,20 @@ def test_a_grouped_transposed_convolution_is_still_refused():
         sg.compile(sg.cross_entropy(u.reshape(N, -1) @ V, y), [w1, wt, V], [x, y], target="triton")
 
 
+def test_a_kernel_tied_to_a_convolution_is_refused_saying_what_is_taken():
+    """An autoencoder whose up-convolution shares its kernel with a convolution: the refusal said
+    transposed convolutions are not taken at all (stale since 2026-12-01, eleventh session)."""
+    x, y = sg.tensor("x", (N, 1, 6, 6)), sg.tensor("y", (N,), integer=True)
+    w0, w, V = sg.tensor("w0", (3, 1, 3, 3)), sg.tensor("w", (3, 4, 2, 2)), sg.tensor("V", (27, 3))
+    u = sg.relu(sg.conv_transpose2d(sg.relu(sg.conv2d(x, w0, stride=2, padding=1)), w, stride=2))
+    z = sg.relu(sg.conv2d(u, w, stride=2))                  # the same w: tied
+    with pytest.raises(UnsupportedError, match=r"'w' \(3, 4, 2, 2\)") as err:
+        sg.compile(sg.cross_entropy(z.reshape(N, -1) @ V, y), [w0, w, V], [x, y], target="triton")
+    msg = str(err.value)
+    assert "which they do not take" not in msg, msg
+    assert "tied" in msg and "kernel of its own" in msg and "target='numpy'" in msg, msg
+
+
 def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
     """docs/layers.md's U-Net level, small: conv → relu (the skip e) → max-pool → conv_transpose2d
     (2×2, stride 2) → concat with e → 1×1 conv → per-pixel cross-entropy."""
@@ -127,22 +141,30 @@ def test_a_unet_level_with_an_up_convolution_equals_numpy_and_torch():
     assert launched == ["train_kernel1", "train_weight_grads_kernel", "update_kernel"], launched
 
 
-@pytest.mark.parametrize("k, s, p, op", [pytest.param(2, 2, 0, 0, id="up-conv 2x2 stride 2"),
-                                         pytest.param(4, 2, 1, 0, id="4x4 stride 2 padding 1")])
-def test_a_decoder_step_is_three_launches_the_kernels_gradient_one_stacked_product(k, s, p, op):
+@pytest.mark.parametrize("k, s, p, op, cin, cout", [
+    pytest.param(2, 2, 0, 0, 3, 2, id="up-conv 2x2 stride 2"),
+    pytest.param(4, 2, 1, 0, 3, 2, id="4x4 stride 2 padding 1"),
+    # one channel in and out: the bias's terms are one number per δ_p (`_scalar_bias`)
+    pytest.param(2, 2, 0, 0, 1, 1, id="one channel in and out"),
+])
+def test_a_decoder_step_is_three_launches_the_kernels_gradient_one_stacked_product(k, s, p, op, cin, cout):
     """The transposed convolution's weight gradient Σ_p L(δ_p·patch_pᵀ) — every term behind the same
     host adjoints L of its kernel matrix — is L(Σ_p δ_p·patch_pᵀ): one product over the stacked δs
     and windows, its bias riding along, the chain applied once to the sums. (Until 2026-12-01,
     twelfth session, a term per position, 3 a launch: 12 weight-gradient launches here and a
     batch_sum for the bias, 16 a step; 22 weight-gradient launches for an 8×8 map.)"""
     from tests.codegen.test_triton_conv import _launches
-    loss, params, inputs, _ = _decoder(k, s, p, op)
+    loss, params, inputs, _ = _decoder(k, s, p, op, cin, cout)
     tri, ref = [sg.compile(loss, params, inputs, target=t, optimizer=sg.optim.Adam(lr=0.01))
                 for t in ("triton", "numpy")]
     rng = np.random.default_rng(7)
     values = {q.name: (0.4 * rng.normal(size=tuple(int(d) for d in q.shape))).astype(np.float32) for q in params}
     batch = {"x": rng.normal(size=(B, 1, 6, 6)).astype(np.float32), "y": rng.integers(0, 3, B)}
     assert "∂L/∂p2 = Σ_b Σ_p" in tri.source and "∂L/∂p3 = Σ_b Σ_p" in tri.source
+    # the host lines that carry the sums back to the declared kernel say what their constants are
+    assert f"# (J: the {k}×{k} window's entries reversed" in tri.source, tri.source
+    if cin * cout > 1:                              # (one channel: no permutation to apply)
+        assert f"# (Q: the rows (c, f) of the kernel's {cin}×{cout} windows" in tri.source, tri.source
     got, want = tri.grad(values, batch), ref.grad(values, batch)
     for q in params:
         np.testing.assert_allclose(got[q.name].cpu().numpy(), want[q.name], rtol=1e-4, atol=1e-6, err_msg=q.name)
