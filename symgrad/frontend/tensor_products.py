@@ -49,13 +49,14 @@ def prod(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     if isinstance(axis, (tuple, list)):
         raise AxisError(f"prod: one axis (or None), as torch's; got {axis!r}")
     x = T._tensor_arg(x, "prod")
+    rank = x.ndim                   # before axis=None flattens x: keepdims keeps this many axes of size 1
     whole = axis is None
     x, ax = _axis(x, axis, "prod")
     out = _slice(x, ax, 0)
     for k in range(1, x.shape[ax]):
         out = out * _slice(x, ax, k)
     if whole:
-        return T.as_tensor(out.reshape(()) if not keepdims else out.reshape((1,) * len(x.shape)))
+        return T.as_tensor(out.reshape((1,) * rank if keepdims else ()))
     if keepdims:
         return T.as_tensor(out)
     return T.as_tensor(out.reshape(tuple(d for i, d in enumerate(x.shape) if i != ax)))

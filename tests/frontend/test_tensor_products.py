@@ -36,6 +36,14 @@ def test_prod_as_torchs_with_a_zero_entry(kw):
     _compare(lambda x: x.prod(**kw), lambda t: t.prod(**kw), xv)
 
 
+def test_prod_of_every_entry_with_keepdims_keeps_every_axis_as_numpys():
+    # np.prod(x, keepdims=True) of a (3, 4) x is (1, 1); it was (1,) (the flattened x's one axis)
+    xv = rng.normal(size=(3, 4))
+    assert np.prod(xv, keepdims=True).shape == (1, 1)
+    _compare(lambda x: sg.prod(x, keepdims=True), lambda t: t.prod().reshape(1, 1), xv)
+    _compare(lambda x: x.prod(keepdims=True), lambda t: t.prod().reshape(1, 1), xv)
+
+
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cumprod_as_torchs(dim):
     xv = rng.normal(size=(3, 4))
