@@ -142,13 +142,14 @@ def expm1(x):
 
 
 def logaddexp(a, b):
-    """``jnp.logaddexp(a, b)``: log(eᵃ + eᵇ), entry by entry with broadcasting, written a +
-    softplus(b − a) so that it neither overflows nor loses the smaller term; its gradient is
-    (σ(a − b), σ(b − a))."""
+    """``jnp.logaddexp(a, b)``: log(eᵃ + eᵇ), entry by entry with broadcasting; its gradient is
+    (σ(a − b), σ(b − a)). Of tensors it is torch's ``a.logaddexp(b)``, a logsumexp over the pair: it
+    neither overflows nor loses the smaller term, and is b where a = −inf (−inf where both are);
+    of scalars a + softplus(b − a)."""
     a, b = as_expr(a, "a"), as_expr(b, "b")
     if T.is_tensor_expr(a) or T.is_tensor_expr(b):
         T.broadcast_shapes(T.shape_of(a), T.shape_of(b), names=[str(a), str(b)])
-        return T.as_tensor(a + T.elementwise(softplus, T.as_tensor(b - a)))
+        return T.as_tensor(a).logaddexp(b)
     return a + softplus(b - a)
 
 

@@ -85,6 +85,22 @@ def test_logaddexp_compiled_neither_overflows_nor_loses_the_small_term():
     np.testing.assert_allclose(prog.grad({"a": av}, {"b": bv[None]})["a"], ref_g, rtol=1e-12)
 
 
+def test_logaddexp_at_infinities_as_jax():
+    # log(0) = −inf is how log-space code writes "no mass" (CTC, masked log-probabilities): logaddexp(−inf, 0)
+    # is 0 and logaddexp(−inf, −inf) is −inf in jax; written a + softplus(b − a) they were −inf + inf = nan
+    a, b = sg.tensor("a", (4,)), sg.tensor("b", (4,))
+    av, bv = np.array([-np.inf, 0.5, -np.inf, np.inf]), np.array([0.3, -np.inf, -np.inf, 1.0])
+    f = (sg.logaddexp(a, b) * sg.tensor("c", (4,))).sum()
+    cv = np.array([1.0, 2.0, 3.0, 4.0])
+    env = {a: av, b: bv, sg.tensor("c", (4,)): cv}
+    np.testing.assert_array_equal(np.asarray(sg.numeric(sg.logaddexp(a, b), env), float), np.logaddexp(av, bv))
+    ref = jax.grad(lambda t: (jnp.logaddexp(t, jnp.asarray(bv)) * cv).sum())(jnp.asarray(av))
+    got = np.asarray(sg.numeric(sg.grad(f, a), env), float)
+    # (0, 2): the finite operand takes all of it. jax's is nan at (−inf, −inf); at (+inf, 1) jax's and
+    # torch's are 4 but a logsumexp's softmax reads e^(inf − inf) (nan), as torch's x.logsumexp
+    np.testing.assert_array_equal(got[:2], np.asarray(ref)[:2])
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):
