@@ -22,7 +22,7 @@ import sympy as sp
 from . import tensor as T
 from .parse import as_expr
 from .tensor_shapes import tile  # noqa: F401 - np.tile, defined beside torch's repeat
-from .tensor_reduce import amax as _amax
+from .tensor_reduce import amax as _amax, amin as _amin
 from .activations import hardtanh, silu, softsign
 from .torch_activations import hardsigmoid, hardswish, logsigmoid
 from .tensor_norms import norm as _norm
@@ -161,9 +161,9 @@ def amax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """``jnp.amin(x, axis, keepdims)``: −amax(−x)."""
+    """``jnp.amin(x, axis, keepdims)``: torch's ``x.amin`` (−amax(−x), a tie's gradient split evenly)."""
     axis, keepdims = T.torch_reduce_names("amin", axis, keepdims, dim, keepdim)
-    return -_amax(-_t(x, "amin"), axis, keepdims)
+    return _amin(x, axis, keepdims)
 
 
 def exp2(x):
