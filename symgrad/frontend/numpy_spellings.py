@@ -192,7 +192,10 @@ def ravel(x):
 
 
 def concatenate(arrays, axis=T.DefaultAxis(0), *, dim=None):
-    """``jnp.concatenate(arrays, axis)``: `sg.concat`."""
+    """``jnp.concatenate(arrays, axis)``: `sg.concat`; ``axis=None`` joins the flattened arrays, as
+    NumPy's."""
+    if axis is None and dim is None:
+        return T.concat([_t(x, "concatenate").reshape(-1) for x in arrays], axis=0)
     return T.concat(arrays, axis, dim=dim)
 
 

@@ -101,6 +101,19 @@ def test_logaddexp_at_infinities_as_jax():
     np.testing.assert_array_equal(got[:2], np.asarray(ref)[:2])
 
 
+def test_concatenate_with_axis_none_flattens_as_numpys():
+    # np.concatenate(xs, axis=None) joins the flattened arrays (it was "axis must be an integer")
+    x, v = sg.tensor("x", (3, 4)), sg.tensor("v", (4,))
+    f = sg.concatenate([x, v], axis=None)
+    assert tuple(f.shape) == (16,)
+    np.testing.assert_array_equal(np.asarray(sg.numeric(f, {x: XV, v: VV}), float),
+                                  np.concatenate([XV, VV], axis=None))
+    w = np.arange(16.0)
+    ref = jax.grad(lambda t: (jnp.concatenate([t, jnp.asarray(VV)], axis=None) ** 2 * w).sum())(jnp.asarray(XV))
+    g = sg.numeric(sg.grad((f ** 2 * sg.tensor("w", (16,))).sum(), x), {x: XV, v: VV, sg.tensor("w", (16,)): w})
+    np.testing.assert_allclose(np.asarray(g, float), ref, rtol=1e-12)
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):
