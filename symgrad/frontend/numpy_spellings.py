@@ -25,6 +25,7 @@ from .tensor_shapes import tile  # noqa: F401 - np.tile, defined beside torch's 
 from .tensor_reduce import amax as _amax, amin as _amin
 from .activations import hardtanh, silu, softsign
 from .torch_activations import hardsigmoid, hardswish, logsigmoid
+from .torch_tensor_methods import ENTRYWISE_FORMULAS
 from .tensor_norms import norm as _norm
 from .functions import softplus
 from ..errors import ArgumentError, AxisError, UnsupportedError
@@ -133,12 +134,12 @@ def power(x, p):
 
 def log1p(x):
     """``jnp.log1p(x)``: log(1 + x), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(1 + a))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log1p"])
 
 
 def expm1(x):
     """``jnp.expm1(x)``: eˣ − 1, entry by entry."""
-    return _entrywise(x, lambda a: sp.exp(a) - 1)
+    return _entrywise(x, ENTRYWISE_FORMULAS["expm1"])
 
 
 def logaddexp(a, b):
@@ -168,17 +169,17 @@ def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 def exp2(x):
     """``jnp.exp2(x)``: 2ˣ, entry by entry."""
-    return _entrywise(x, lambda a: sp.Integer(2) ** a)
+    return _entrywise(x, ENTRYWISE_FORMULAS["exp2"])
 
 
 def log2(x):
     """``jnp.log2(x)``: log(x)/log(2), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(a) / sp.log(2))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log2"])
 
 
 def log10(x):
     """``jnp.log10(x)``: log(x)/log(10), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(a) / sp.log(10))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log10"])
 
 
 def negative(x):
