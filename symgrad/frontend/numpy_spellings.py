@@ -27,6 +27,7 @@ from .activations import hardtanh, silu, softsign
 from .torch_activations import hardsigmoid, hardswish, logsigmoid
 from .torch_tensor_methods import ENTRYWISE_FORMULAS
 from .tensor_norms import norm as _norm
+from .tensor_layers import standardized
 from .functions import softplus
 from ..errors import ArgumentError, AxisError, UnsupportedError
 
@@ -52,9 +53,7 @@ def hard_swish(x):
 def standardize(x, axis=-1, epsilon=1e-5):
     """``jax.nn.standardize(x, axis, epsilon=)``: (x − mean)/sqrt(var + ε) over ``axis`` (biased
     variance), a layer norm without its scale and shift."""
-    x = _t(x, "standardize")
-    mu = T.mean(x, axis=axis, keepdims=True)
-    return (x - mu) / T.elementwise(sp.sqrt, T.var(x, axis=axis, keepdims=True) + epsilon)
+    return standardized(_t(x, "standardize"), axis, epsilon)
 
 
 def _t(x, who):
