@@ -92,7 +92,11 @@ def vdot(a, b):
 
 
 def inner(a, b):
-    """``jnp.inner(a, b)``: Σ over the last axes of both, the other axes of a then those of b."""
+    """``jnp.inner(a, b)``: Σ over the last axes of both, the other axes of a then those of b; with
+    a number, the product."""
+    a, b = as_expr(a, "a"), as_expr(b, "b")
+    if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
+        return a * b
     a, b = _t(a, "inner"), _t(b, "inner")
     if a.ndim == 0 or b.ndim == 0:
         return a * b
@@ -200,15 +204,17 @@ def concatenate(arrays, axis=T.DefaultAxis(0), *, dim=None):
 
 
 def hstack(arrays):
-    """``jnp.hstack(xs)``: `sg.concat` along axis 1 (axis 0 of 1-d arrays)."""
+    """``jnp.hstack(xs)``: `sg.concat` along axis 1 (axis 0 of 1-d arrays; a 0-d one is one entry)."""
     xs = [_t(x, "hstack") for x in arrays]
+    xs = [T.reshape(x, (1,)) if x.ndim == 0 else x for x in xs]
     return T.concat(xs, axis=0 if xs and xs[0].ndim == 1 else 1)
 
 
 def vstack(arrays):
-    """``jnp.vstack(xs)``: `sg.concat` along axis 0, a 1-d array taken as one row (1, n)."""
+    """``jnp.vstack(xs)``: `sg.concat` along axis 0, a 1-d array taken as one row (1, n), a 0-d one
+    as (1, 1)."""
     xs = [_t(x, "vstack") for x in arrays]
-    return T.concat([T.reshape(x, (1, -1)) if x.ndim == 1 else x for x in xs], axis=0)
+    return T.concat([T.reshape(x, (1, -1)) if x.ndim <= 1 else x for x in xs], axis=0)
 
 
 def split(x, indices_or_sections, axis=0):

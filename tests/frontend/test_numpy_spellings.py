@@ -114,6 +114,19 @@ def test_concatenate_with_axis_none_flattens_as_numpys():
     np.testing.assert_allclose(np.asarray(g, float), ref, rtol=1e-12)
 
 
+def test_stacks_of_scalars_and_inner_with_a_number_as_numpys():
+    # np.hstack / np.vstack take 0-d arrays (atleast_1d / atleast_2d) and np.inner a number; they were
+    # "axis 1 is out of range" and "inner takes a tensor"
+    x = sg.tensor("x", (3, 4))
+    env = {x: XV}
+    for got, want in ((sg.hstack([x[0, 0], x[1, 1]]), np.hstack([XV[0, 0], XV[1, 1]])),
+                      (sg.hstack([x[0, 0], x[1]]), np.hstack([XV[0, 0], XV[1]])),
+                      (sg.vstack([x[0, 0], x[1, 1]]), np.vstack([XV[0, 0], XV[1, 1]])),
+                      (sg.inner(x, 2.5), np.inner(XV, 2.5)), (sg.inner(3, x[0]), np.inner(3, XV[0]))):
+        assert tuple(got.shape) == want.shape
+        np.testing.assert_array_equal(np.asarray(sg.numeric(got, env), float), want)
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):
