@@ -231,7 +231,7 @@ def split(x, indices_or_sections, axis=0):
             raise ArgumentError(f"split: {k} equal pieces of axis {ax} of {x} (size {n}): NumPy's split needs a "
                                 f"divisor; give the split points as a list (np.split(x, [i, j], axis)) or use "
                                 f"x.chunk({k}, dim={ax}) (torch's, the last piece shorter)")
-        return x.split(n // k, dim=ax)
+        return list(x.split(n // k, dim=ax))       # torch's split gives a tuple; NumPy's a list
     cuts = [int(i) for i in indices_or_sections]
     edges = [0] + [min(max(c + n if c < 0 else c, 0), n) for c in cuts] + [n]
     head = (slice(None),) * ax

@@ -127,6 +127,16 @@ def test_stacks_of_scalars_and_inner_with_a_number_as_numpys():
         np.testing.assert_array_equal(np.asarray(sg.numeric(got, env), float), want)
 
 
+def test_split_gives_a_list_as_numpys_both_ways():
+    # np.split returns a list of k pieces or of the pieces between the points; k pieces came as
+    # torch's tuple (parts.append(...) failed)
+    x = sg.tensor("x", (3, 4))
+    for parts, want in ((sg.split(x, 2, axis=1), np.split(XV, 2, axis=1)), (sg.split(x, [1], axis=0), np.split(XV, [1]))):
+        assert isinstance(parts, list) and len(parts) == len(want)
+        for p, w in zip(parts, want):
+            np.testing.assert_array_equal(np.asarray(sg.numeric(p, {x: XV}), float), w)
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):
