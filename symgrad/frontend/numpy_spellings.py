@@ -66,9 +66,10 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    """``jnp.dot(a, b)``: for vectors Σ aᵢ·bᵢ, for matrices (and a matrix by a vector) ``a @ b``, a
-    scalar times either entry by entry. NumPy's dot of higher-rank arrays (the last axis of a with
-    the second-to-last of b, every other axis kept) is refused, naming ``a @ b`` and ``sg.einsum``."""
+    """``jnp.dot(a, b)``: for vectors Σ aᵢ·bᵢ, ``a @ b`` where b is a matrix or a vector (a of any
+    rank), a scalar times either entry by entry. NumPy's dot by a b of three axes or more (the last
+    axis of a with the second-to-last of b, every other axis of both kept) is refused, naming ``a @ b``
+    and ``sg.einsum``."""
     a, b = as_expr(a, "a"), as_expr(b, "b")
     if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
         return a * b
@@ -77,7 +78,7 @@ def dot(a, b):
         return a * b
     if a.ndim == 1 and b.ndim == 1:
         return T.sum(a * b)
-    if b.ndim <= 2 and a.ndim <= 2 or b.ndim == 1:
+    if b.ndim <= 2:                       # a's last axis against b's only (or first) one: a @ b
         return a @ b
     raise UnsupportedError(f"dot of {a} {tuple(a.shape)} and {b} {tuple(b.shape)}: NumPy's dot of arrays of "
                            f"higher rank contracts a's last axis with b's second-to-last and keeps every "

@@ -137,6 +137,16 @@ def test_split_gives_a_list_as_numpys_both_ways():
             np.testing.assert_array_equal(np.asarray(sg.numeric(p, {x: XV}), float), w)
 
 
+def test_dot_of_a_batch_by_a_matrix_as_numpys():
+    # np.dot(a, b) with b of one or two axes is a @ b whatever a's rank (a's last axis against b's
+    # first); it was refused as NumPy's higher-rank dot
+    a, b = sg.tensor("a", (2, 3, 4)), sg.tensor("b", (4, 5))
+    av, bv = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(4, 5))
+    f = sg.dot(a, b)
+    assert tuple(f.shape) == (2, 3, 5)
+    np.testing.assert_allclose(np.asarray(sg.numeric(f, {a: av, b: bv}), float), np.dot(av, bv), rtol=1e-12)
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):
