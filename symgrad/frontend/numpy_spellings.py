@@ -22,10 +22,12 @@ import sympy as sp
 from . import tensor as T
 from .parse import as_expr
 from .tensor_shapes import tile  # noqa: F401 - np.tile, defined beside torch's repeat
-from .tensor_reduce import amax as _amax
+from .tensor_reduce import amax as _amax, amin as _amin
 from .activations import hardtanh, silu, softsign
 from .torch_activations import hardsigmoid, hardswish, logsigmoid
+from .torch_tensor_methods import ENTRYWISE_FORMULAS
 from .tensor_norms import norm as _norm
+from .tensor_layers import standardized
 from .functions import softplus
 from ..errors import ArgumentError, AxisError, UnsupportedError
 
@@ -51,9 +53,7 @@ def hard_swish(x):
 def standardize(x, axis=-1, epsilon=1e-5):
     """``jax.nn.standardize(x, axis, epsilon=)``: (x − mean)/sqrt(var + ε) over ``axis`` (biased
     variance), a layer norm without its scale and shift."""
-    x = _t(x, "standardize")
-    mu = T.mean(x, axis=axis, keepdims=True)
-    return (x - mu) / T.elementwise(sp.sqrt, T.var(x, axis=axis, keepdims=True) + epsilon)
+    return standardized(_t(x, "standardize"), axis, epsilon)
 
 
 def _t(x, who):
@@ -66,9 +66,10 @@ def matmul(a, b):
 
 
 def dot(a, b):
-    """``jnp.dot(a, b)``: for vectors Σ aᵢ·bᵢ, for matrices (and a matrix by a vector) ``a @ b``, a
-    scalar times either entry by entry. NumPy's dot of higher-rank arrays (the last axis of a with
-    the second-to-last of b, every other axis kept) is refused, naming ``a @ b`` and ``sg.einsum``."""
+    """``jnp.dot(a, b)``: for vectors Σ aᵢ·bᵢ, ``a @ b`` where b is a matrix or a vector (a of any
+    rank), a scalar times either entry by entry. NumPy's dot by a b of three axes or more (the last
+    axis of a with the second-to-last of b, every other axis of both kept) is refused, naming ``a @ b``
+    and ``sg.einsum``."""
     a, b = as_expr(a, "a"), as_expr(b, "b")
     if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
         return a * b
@@ -77,7 +78,7 @@ def dot(a, b):
         return a * b
     if a.ndim == 1 and b.ndim == 1:
         return T.sum(a * b)
-    if b.ndim <= 2 and a.ndim <= 2 or b.ndim == 1:
+    if b.ndim <= 2:                       # a's last axis against b's only (or first) one: a @ b
         return a @ b
     raise UnsupportedError(f"dot of {a} {tuple(a.shape)} and {b} {tuple(b.shape)}: NumPy's dot of arrays of "
                            f"higher rank contracts a's last axis with b's second-to-last and keeps every "
@@ -92,7 +93,11 @@ def vdot(a, b):
 
 
 def inner(a, b):
-    """``jnp.inner(a, b)``: Σ over the last axes of both, the other axes of a then those of b."""
+    """``jnp.inner(a, b)``: Σ over the last axes of both, the other axes of a then those of b; with
+    a number, the product."""
+    a, b = as_expr(a, "a"), as_expr(b, "b")
+    if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
+        return a * b
     a, b = _t(a, "inner"), _t(b, "inner")
     if a.ndim == 0 or b.ndim == 0:
         return a * b
@@ -133,22 +138,23 @@ def power(x, p):
 
 def log1p(x):
     """``jnp.log1p(x)``: log(1 + x), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(1 + a))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log1p"])
 
 
 def expm1(x):
     """``jnp.expm1(x)``: eˣ − 1, entry by entry."""
-    return _entrywise(x, lambda a: sp.exp(a) - 1)
+    return _entrywise(x, ENTRYWISE_FORMULAS["expm1"])
 
 
 def logaddexp(a, b):
-    """``jnp.logaddexp(a, b)``: log(eᵃ + eᵇ), entry by entry with broadcasting, written a +
-    softplus(b − a) so that it neither overflows nor loses the smaller term; its gradient is
-    (σ(a − b), σ(b − a))."""
+    """``jnp.logaddexp(a, b)``: log(eᵃ + eᵇ), entry by entry with broadcasting; its gradient is
+    (σ(a − b), σ(b − a)). Of tensors it is torch's ``a.logaddexp(b)``, a logsumexp over the pair: it
+    neither overflows nor loses the smaller term, and is b where a = −inf (−inf where both are);
+    of scalars a + softplus(b − a)."""
     a, b = as_expr(a, "a"), as_expr(b, "b")
     if T.is_tensor_expr(a) or T.is_tensor_expr(b):
         T.broadcast_shapes(T.shape_of(a), T.shape_of(b), names=[str(a), str(b)])
-        return T.as_tensor(a + T.elementwise(softplus, T.as_tensor(b - a)))
+        return T.as_tensor(a).logaddexp(b)
     return a + softplus(b - a)
 
 
@@ -160,24 +166,24 @@ def amax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
 
 
 def amin(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """``jnp.amin(x, axis, keepdims)``: −amax(−x)."""
+    """``jnp.amin(x, axis, keepdims)``: torch's ``x.amin`` (−amax(−x), a tie's gradient split evenly)."""
     axis, keepdims = T.torch_reduce_names("amin", axis, keepdims, dim, keepdim)
-    return -_amax(-_t(x, "amin"), axis, keepdims)
+    return _amin(x, axis, keepdims)
 
 
 def exp2(x):
     """``jnp.exp2(x)``: 2ˣ, entry by entry."""
-    return _entrywise(x, lambda a: sp.Integer(2) ** a)
+    return _entrywise(x, ENTRYWISE_FORMULAS["exp2"])
 
 
 def log2(x):
     """``jnp.log2(x)``: log(x)/log(2), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(a) / sp.log(2))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log2"])
 
 
 def log10(x):
     """``jnp.log10(x)``: log(x)/log(10), entry by entry."""
-    return _entrywise(x, lambda a: sp.log(a) / sp.log(10))
+    return _entrywise(x, ENTRYWISE_FORMULAS["log10"])
 
 
 def negative(x):
@@ -191,20 +197,25 @@ def ravel(x):
 
 
 def concatenate(arrays, axis=T.DefaultAxis(0), *, dim=None):
-    """``jnp.concatenate(arrays, axis)``: `sg.concat`."""
+    """``jnp.concatenate(arrays, axis)``: `sg.concat`; ``axis=None`` joins the flattened arrays, as
+    NumPy's."""
+    if axis is None and dim is None:
+        return T.concat([_t(x, "concatenate").reshape(-1) for x in arrays], axis=0)
     return T.concat(arrays, axis, dim=dim)
 
 
 def hstack(arrays):
-    """``jnp.hstack(xs)``: `sg.concat` along axis 1 (axis 0 of 1-d arrays)."""
+    """``jnp.hstack(xs)``: `sg.concat` along axis 1 (axis 0 of 1-d arrays; a 0-d one is one entry)."""
     xs = [_t(x, "hstack") for x in arrays]
+    xs = [T.reshape(x, (1,)) if x.ndim == 0 else x for x in xs]
     return T.concat(xs, axis=0 if xs and xs[0].ndim == 1 else 1)
 
 
 def vstack(arrays):
-    """``jnp.vstack(xs)``: `sg.concat` along axis 0, a 1-d array taken as one row (1, n)."""
+    """``jnp.vstack(xs)``: `sg.concat` along axis 0, a 1-d array taken as one row (1, n), a 0-d one
+    as (1, 1)."""
     xs = [_t(x, "vstack") for x in arrays]
-    return T.concat([T.reshape(x, (1, -1)) if x.ndim == 1 else x for x in xs], axis=0)
+    return T.concat([T.reshape(x, (1, -1)) if x.ndim <= 1 else x for x in xs], axis=0)
 
 
 def split(x, indices_or_sections, axis=0):
@@ -221,7 +232,7 @@ def split(x, indices_or_sections, axis=0):
             raise ArgumentError(f"split: {k} equal pieces of axis {ax} of {x} (size {n}): NumPy's split needs a "
                                 f"divisor; give the split points as a list (np.split(x, [i, j], axis)) or use "
                                 f"x.chunk({k}, dim={ax}) (torch's, the last piece shorter)")
-        return x.split(n // k, dim=ax)
+        return list(x.split(n // k, dim=ax))       # torch's split gives a tuple; NumPy's a list
     cuts = [int(i) for i in indices_or_sections]
     edges = [0] + [min(max(c + n if c < 0 else c, 0), n) for c in cuts] + [n]
     head = (slice(None),) * ax

@@ -26,6 +26,7 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeError
 from . import tensor as T
+from .matrix_diagonal import DiagonalOf
 from .tensor_einsum import einsum
 
 __all__ = ["diagonal", "diag", "trace"]
@@ -76,12 +77,11 @@ def diag(x, diagonal=0):
             return sp.DiagMatrix(x)
         if r != c:
             raise ShapeError(f"diag of {x} with shape ({r}, {c}): a column, a row or a square matrix")
-        from .matrix_diagonal import DiagonalOf
         return DiagonalOf(x)
     x = T._tensor_arg(x, "diag")
     k = _offset(diagonal, "diag")
     if x.ndim == 2:
-        return globals()["diagonal"](x, k)
+        return _diagonal(x, k)
     if x.ndim != 1:
         raise ShapeError(f"diag of {x} with shape {T.fmt(x.shape)}: of a vector (a diagonal matrix) or of a "
                          f"matrix (its diagonal); sg.diagonal(x, dim1=, dim2=) takes any two axes")
@@ -90,6 +90,9 @@ def diag(x, diagonal=0):
                             f"pad it (sg.pad) for another")
     from .tensor_tri import eye
     return x[:, None] * eye(x.shape[0])
+
+
+_diagonal = diagonal       # for diag, whose parameter ``diagonal=`` (torch's name) hides the function
 
 
 def trace(x):

@@ -200,11 +200,12 @@ def einsum(subscripts, *operands):
         if len(t) != x.ndim:
             raise ShapeError(f"einsum {subscripts!r}: {t!r} names {len(t)} axes but {x} has {x.ndim} "
                              f"(shape {T.fmt(x.shape)})")
+        given = x                                   # the operand as the user wrote it, for the message
         xs[j], terms[j] = x, t = _diagonals(x, t, subscripts)
         for ch, d in zip(t, x.shape):
             if ch in sizes and not T.dims_equal(sizes[ch], d):
                 raise ShapeError(f"einsum {subscripts!r}: the index {ch!r} has size {sizes[ch]} in one operand "
-                                 f"and {d} in {x}")
+                                 f"and {d} in {given}")
             sizes.setdefault(ch, d)
     acc, ia = xs[0], terms[0]
     for j in range(1, len(xs)):

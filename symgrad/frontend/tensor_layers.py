@@ -56,14 +56,19 @@ def _last_axes(x, normalized_shape, eps, who):
     return tuple(range(-k, 0))
 
 
+def standardized(x, axes, eps):
+    """(x − mean)/√(var + eps) over ``axes`` (an int or a tuple), the biased variance: a layer norm
+    without its scale and shift (`layer_norm`; ``jax.nn.standardize``, `numpy_spellings.standardize`)."""
+    mu = x.mean(axis=axes, keepdims=True)
+    return (x - mu) / sp.sqrt(x.var(axis=axes, keepdims=True) + eps)
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """``F.layer_norm(x, normalized_shape, weight, bias, eps)``: over the last
     ``len(normalized_shape)`` axes (which must be ``normalized_shape``), (x − mean)/√(var + eps) with
     the biased variance, times ``weight`` plus ``bias`` (each of ``normalized_shape``, or None)."""
     x = T.as_tensor(x)
-    axes = _last_axes(x, normalized_shape, eps, "layer_norm")
-    mu = x.mean(axis=axes, keepdims=True)
-    out = (x - mu) / sp.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    out = standardized(x, _last_axes(x, normalized_shape, eps, "layer_norm"), eps)
     if weight is not None:
         out = out * weight
     if bias is not None:

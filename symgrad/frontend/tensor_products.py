@@ -43,22 +43,36 @@ def _slice(x, ax, k):
 
 
 def prod(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
-    """np.prod(x, axis, keepdims=) / torch.prod(x, dim, keepdim=): the product over one axis (None:
-    every entry)."""
+    """np.prod(x, axis, keepdims=) / torch.prod(x, dim, keepdim=): the product over one axis, over a
+    tuple of axes (NumPy's), or over every entry (None)."""
     axis, keepdims = T.torch_reduce_names("prod", axis, keepdims, dim, keepdim)
-    if isinstance(axis, (tuple, list)):
-        raise AxisError(f"prod: one axis (or None), as torch's; got {axis!r}")
     x = T._tensor_arg(x, "prod")
+    if isinstance(axis, (tuple, list)):
+        return _prod_over(x, axis, keepdims)
+    rank = x.ndim                   # before axis=None flattens x: keepdims keeps this many axes of size 1
     whole = axis is None
     x, ax = _axis(x, axis, "prod")
     out = _slice(x, ax, 0)
     for k in range(1, x.shape[ax]):
         out = out * _slice(x, ax, k)
     if whole:
-        return T.as_tensor(out.reshape(()) if not keepdims else out.reshape((1,) * len(x.shape)))
+        return T.as_tensor(out.reshape((1,) * rank if keepdims else ()))
     if keepdims:
         return T.as_tensor(out)
     return T.as_tensor(out.reshape(tuple(d for i, d in enumerate(x.shape) if i != ax)))
+
+
+def _prod_over(x, axis, keepdims):
+    """np.prod(x, axis=(a, b, ...)): the product over each axis in turn, each kept (size 1) until the end."""
+    axes = [T.normalize_axis(a, x.ndim, "prod", x) for a in axis]
+    if len(set(axes)) != len(axes):
+        raise AxisError(f"prod: an axis given twice in {tuple(axis)!r}")
+    out = x
+    for a in axes:
+        out = prod(out, a, keepdims=True)
+    if keepdims:
+        return out
+    return T.as_tensor(out.reshape(tuple(d for i, d in enumerate(x.shape) if i not in axes)))
 
 
 def cumprod(x, axis=None, *, dim=None):

@@ -10,7 +10,8 @@ for each entry of index, the position it writes; the output is x where no entry 
 
 so src's gradient is the output's gradient taken at index, and x's is it where nothing was written.
 torch leaves the result of an index repeated within one row unspecified (one of the writes wins);
-here the repeated writes add up — topk's indices never repeat. ``index`` has x's shape on every
+here the repeated writes of src add up — topk's indices never repeat; those of ``value=`` write the
+value once, as torch's. ``index`` has x's shape on every
 axis but ``dim`` (torch allows a smaller one) and src index's shape; ``value=`` (a number) for src.
 
 >>> import symgrad as sg
@@ -54,13 +55,15 @@ def scatter(x, dim, index, src=None, *, value=None, reduce=None):
         src = sp.sympify(value)
     else:
         src = T._tensor_arg(src, "scatter")
-        if tuple(src.shape) != tuple(i.shape) and not all(T.dims_equal(a, b) for a, b in zip(src.shape, i.shape)):
+        if src.ndim != i.ndim or not all(T.dims_equal(a, b) for a, b in zip(src.shape, i.shape)):
             raise ShapeError(f"scatter: src {src} of shape {T.fmt(src.shape)} must have the index's shape "
                              f"{T.fmt(i.shape)}")
     hot = T.one_hot(i, x.shape[d])                       # index.shape + (C,): where each entry writes
     back = tuple(range(d)) + (x.ndim - 1,) + tuple(range(d, x.ndim - 1))   # the new last axis to d
     written = T.permute(T.sum(hot, axis=d), back)
-    values = T.permute(T.sum(hot * (src[..., None] if T.is_tensor_expr(src) else src), axis=d), back)
+    if not T.is_tensor_expr(src):          # value=: every write is the same number, however many there are
+        return T.where(written > 0, src, x)
+    values = T.permute(T.sum(hot * src[..., None], axis=d), back)
     return T.where(written > 0, values, x)
 
 

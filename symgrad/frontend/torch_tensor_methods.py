@@ -31,6 +31,17 @@ import sympy as sp
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
 
 
+# The scalar formulas of the entrywise functions that SymPy has no one function for, written once for
+# torch's methods here and NumPy's functions of the same names (`numpy_spellings`: sg.log1p, ...).
+ENTRYWISE_FORMULAS = {
+    "log1p": lambda a: sp.log(1 + a),
+    "expm1": lambda a: sp.exp(a) - 1,
+    "log2": lambda a: sp.log(a) / sp.log(2),
+    "log10": lambda a: sp.log(a) / sp.log(10),
+    "exp2": lambda a: sp.Integer(2) ** a,
+}
+
+
 def _entrywise(name: str, f, meaning: str = ""):
     """torch's ``x.name()``: ``f`` applied entry by entry (``elementwise``), a method of TorchMethods."""
     def method(self):
@@ -128,16 +139,16 @@ class TorchMethods:
     def _map(self, f):
         return self._later("elementwise")(f, self)
 
-    log1p = _entrywise("log1p", lambda a: sp.log(1 + a))
-    expm1 = _entrywise("expm1", lambda a: sp.exp(a) - 1)
+    log1p = _entrywise("log1p", ENTRYWISE_FORMULAS["log1p"])
+    expm1 = _entrywise("expm1", ENTRYWISE_FORMULAS["expm1"])
     sin, cos, tan = _entrywise("sin", sp.sin), _entrywise("cos", sp.cos), _entrywise("tan", sp.tan)
     atan = arctan = _entrywise("atan", sp.atan)
     sinh, cosh = _entrywise("sinh", sp.sinh), _entrywise("cosh", sp.cosh)
     asinh = arcsinh = _entrywise("asinh", sp.asinh)
     erf, sign = _entrywise("erf", sp.erf), _entrywise("sign", sp.sign)
-    log2 = _entrywise("log2", lambda a: sp.log(a) / sp.log(2))
-    log10 = _entrywise("log10", lambda a: sp.log(a) / sp.log(10))
-    exp2 = _entrywise("exp2", lambda a: 2 ** a)
+    log2 = _entrywise("log2", ENTRYWISE_FORMULAS["log2"])
+    log10 = _entrywise("log10", ENTRYWISE_FORMULAS["log10"])
+    exp2 = _entrywise("exp2", ENTRYWISE_FORMULAS["exp2"])
     lgamma = _entrywise("lgamma", sp.loggamma, "log |Γ(x)|, SymPy's ``loggamma`` (its gradient digamma)")
     digamma = _entrywise("digamma", sp.digamma)
 

@@ -68,6 +68,8 @@ def test_einsum_compiles():
     ("...ij,...jk->...ik", [(2, 3, 4), (5, 4, 2)], sg.ShapeError, "'...' axes of the operands do not broadcast: 2 against 5"),
     ("...ijk->k", [(3, 4)], sg.ShapeError, "'...ijk' names 3 axes"),
     ("ij,jk->ik", [(3, 4), (5, 5)], sg.ShapeError, "'j' has size 4 in one operand and 5"),
+    # the operand as the user gave it, not its diagonal as rewritten (it read "(eye(3)*y1).sum(axis=1)")
+    ("ij,jj->i", [(3, 4), (3, 3)], sg.ShapeError, "'j' has size 4 in one operand and 3 in y1$"),
     ("ij->k", [(3, 4)], sg.ArgumentError, "output index 'k' is in no operand"),
     ("i1", [(3,)], sg.ArgumentError, "'1' is not an index"),
     ("ij,jk->ik", [(3, 4)], sg.ArgumentError, "names 2 operand\\(s\\) but 1 were given"),

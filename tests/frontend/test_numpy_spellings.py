@@ -85,6 +85,68 @@ def test_logaddexp_compiled_neither_overflows_nor_loses_the_small_term():
     np.testing.assert_allclose(prog.grad({"a": av}, {"b": bv[None]})["a"], ref_g, rtol=1e-12)
 
 
+def test_logaddexp_at_infinities_as_jax():
+    # log(0) = −inf is how log-space code writes "no mass" (CTC, masked log-probabilities): logaddexp(−inf, 0)
+    # is 0 and logaddexp(−inf, −inf) is −inf in jax; written a + softplus(b − a) they were −inf + inf = nan
+    a, b = sg.tensor("a", (4,)), sg.tensor("b", (4,))
+    av, bv = np.array([-np.inf, 0.5, -np.inf, np.inf]), np.array([0.3, -np.inf, -np.inf, 1.0])
+    f = (sg.logaddexp(a, b) * sg.tensor("c", (4,))).sum()
+    cv = np.array([1.0, 2.0, 3.0, 4.0])
+    env = {a: av, b: bv, sg.tensor("c", (4,)): cv}
+    np.testing.assert_array_equal(np.asarray(sg.numeric(sg.logaddexp(a, b), env), float), np.logaddexp(av, bv))
+    ref = jax.grad(lambda t: (jnp.logaddexp(t, jnp.asarray(bv)) * cv).sum())(jnp.asarray(av))
+    got = np.asarray(sg.numeric(sg.grad(f, a), env), float)
+    # (0, 2): the finite operand takes all of it. jax's is nan at (−inf, −inf); at (+inf, 1) jax's and
+    # torch's are 4 but a logsumexp's softmax reads e^(inf − inf) (nan), as torch's x.logsumexp
+    np.testing.assert_array_equal(got[:2], np.asarray(ref)[:2])
+
+
+def test_concatenate_with_axis_none_flattens_as_numpys():
+    # np.concatenate(xs, axis=None) joins the flattened arrays (it was "axis must be an integer")
+    x, v = sg.tensor("x", (3, 4)), sg.tensor("v", (4,))
+    f = sg.concatenate([x, v], axis=None)
+    assert tuple(f.shape) == (16,)
+    np.testing.assert_array_equal(np.asarray(sg.numeric(f, {x: XV, v: VV}), float),
+                                  np.concatenate([XV, VV], axis=None))
+    w = np.arange(16.0)
+    ref = jax.grad(lambda t: (jnp.concatenate([t, jnp.asarray(VV)], axis=None) ** 2 * w).sum())(jnp.asarray(XV))
+    g = sg.numeric(sg.grad((f ** 2 * sg.tensor("w", (16,))).sum(), x), {x: XV, v: VV, sg.tensor("w", (16,)): w})
+    np.testing.assert_allclose(np.asarray(g, float), ref, rtol=1e-12)
+
+
+def test_stacks_of_scalars_and_inner_with_a_number_as_numpys():
+    # np.hstack / np.vstack take 0-d arrays (atleast_1d / atleast_2d) and np.inner a number; they were
+    # "axis 1 is out of range" and "inner takes a tensor"
+    x = sg.tensor("x", (3, 4))
+    env = {x: XV}
+    for got, want in ((sg.hstack([x[0, 0], x[1, 1]]), np.hstack([XV[0, 0], XV[1, 1]])),
+                      (sg.hstack([x[0, 0], x[1]]), np.hstack([XV[0, 0], XV[1]])),
+                      (sg.vstack([x[0, 0], x[1, 1]]), np.vstack([XV[0, 0], XV[1, 1]])),
+                      (sg.inner(x, 2.5), np.inner(XV, 2.5)), (sg.inner(3, x[0]), np.inner(3, XV[0]))):
+        assert tuple(got.shape) == want.shape
+        np.testing.assert_array_equal(np.asarray(sg.numeric(got, env), float), want)
+
+
+def test_split_gives_a_list_as_numpys_both_ways():
+    # np.split returns a list of k pieces or of the pieces between the points; k pieces came as
+    # torch's tuple (parts.append(...) failed)
+    x = sg.tensor("x", (3, 4))
+    for parts, want in ((sg.split(x, 2, axis=1), np.split(XV, 2, axis=1)), (sg.split(x, [1], axis=0), np.split(XV, [1]))):
+        assert isinstance(parts, list) and len(parts) == len(want)
+        for p, w in zip(parts, want):
+            np.testing.assert_array_equal(np.asarray(sg.numeric(p, {x: XV}), float), w)
+
+
+def test_dot_of_a_batch_by_a_matrix_as_numpys():
+    # np.dot(a, b) with b of one or two axes is a @ b whatever a's rank (a's last axis against b's
+    # first); it was refused as NumPy's higher-rank dot
+    a, b = sg.tensor("a", (2, 3, 4)), sg.tensor("b", (4, 5))
+    av, bv = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(4, 5))
+    f = sg.dot(a, b)
+    assert tuple(f.shape) == (2, 3, 5)
+    np.testing.assert_allclose(np.asarray(sg.numeric(f, {a: av, b: bv}), float), np.dot(av, bv), rtol=1e-12)
+
+
 def test_numpy_functions_that_differ_name_symgrads_spelling():
     x = sg.tensor("x", (3, 4))
     with pytest.raises(sg.ArgumentError, match=r"sg\.repeat_interleave\(x, 2, dim=0\)"):

@@ -9,6 +9,7 @@ import pytest
 import sympy as sp
 
 import symgrad as sg
+from symgrad.frontend.matrix_diagonal import DiagonalOf
 
 torch = pytest.importorskip("torch")
 rng = np.random.default_rng(5)
@@ -59,7 +60,14 @@ def test_clip_loss_with_a_symbolic_batch_compiles():
 def test_matrix_expressions_take_sympys_diag_and_trace():
     v, M = sp.MatrixSymbol("v", 3, 1), sp.MatrixSymbol("M", 3, 3)
     assert sg.diag(v) == sp.DiagMatrix(v) and sg.diag(v.T) == sp.DiagMatrix(v.T)
-    assert isinstance(sg.diag(M), sp.DiagonalOf) and sg.trace(M) == sp.Trace(M)
+    assert sg.diag(M) == DiagonalOf(M) and sg.trace(M) == sp.Trace(M)
+    # symgrad's DiagonalOf (SymPy's own has no .shape of an explicit matrix): numbers give the column
+    Mv = sp.Matrix(3, 3, lambda i, j: 10 * i + j)
+    assert sg.diag(M).subs(M, Mv).doit() == sp.Matrix([0, 11, 22])
+    with pytest.raises(sg.ShapeError, match=r"a column, a row or a square matrix"):
+        sg.diag(sp.MatrixSymbol("R", 2, 3))
+    with pytest.raises(sg.ArgumentError, match=r"main diagonal only \(diagonal=0\)"):
+        sg.diag(M, 1)
 
 
 @pytest.mark.parametrize("call,err,match", [

@@ -36,6 +36,28 @@ def test_prod_as_torchs_with_a_zero_entry(kw):
     _compare(lambda x: x.prod(**kw), lambda t: t.prod(**kw), xv)
 
 
+def test_prod_of_every_entry_with_keepdims_keeps_every_axis_as_numpys():
+    # np.prod(x, keepdims=True) of a (3, 4) x is (1, 1); it was (1,) (the flattened x's one axis)
+    xv = rng.normal(size=(3, 4))
+    assert np.prod(xv, keepdims=True).shape == (1, 1)
+    _compare(lambda x: sg.prod(x, keepdims=True), lambda t: t.prod().reshape(1, 1), xv)
+    _compare(lambda x: x.prod(keepdims=True), lambda t: t.prod().reshape(1, 1), xv)
+
+
+@pytest.mark.parametrize("axis,keepdims", [((0, 2), False), ((2, -3), True), ((1,), False)])
+def test_prod_over_several_axes_as_numpys(axis, keepdims):
+    # np.prod(x, axis=(0, 2)) (it was refused, "as torch's", though sg.prod is NumPy's name too)
+    xv = rng.normal(size=(2, 3, 4))
+    xv[1, 0, 3] = 0.0
+    want = np.prod(xv, axis=axis, keepdims=keepdims)
+
+    def torch_prod(t):          # torch's prod takes one dim: one after the other, the highest first
+        for a in sorted({a % 3 for a in axis}, reverse=True):
+            t = t.prod(a, keepdim=True)
+        return t.reshape(want.shape)
+    _compare(lambda x: sg.prod(x, axis=axis, keepdims=keepdims), torch_prod, xv)
+
+
 @pytest.mark.parametrize("dim", [0, 1, -1])
 def test_cumprod_as_torchs(dim):
     xv = rng.normal(size=(3, 4))

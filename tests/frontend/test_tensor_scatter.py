@@ -60,7 +60,22 @@ def test_value_keyword():
     np.testing.assert_array_equal(got, torch.tensor(xv).scatter(1, torch.tensor(iv), value=-1.5).numpy())
 
 
+def test_value_keyword_with_an_index_repeated_in_a_row_writes_the_value_once():
+    # every write of value= is the same number, so torch's result is defined: the value, not a sum of
+    # the writes (it read 2·v where an index repeated in a row)
+    x, idx = sg.tensor("x", (2, 4)), sg.tensor("idx", (2, 3), integer=True)
+    xv, iv = rng.normal(size=(2, 4)), np.array([[1, 1, 3], [0, 2, 2]])
+    f = x.scatter(1, idx, value=0.75)
+    got = np.asarray(sg.numeric(f, {x: xv, idx: iv}), float)
+    np.testing.assert_array_equal(got, torch.tensor(xv).scatter(1, torch.tensor(iv), value=0.75).numpy())
+    tx = torch.tensor(xv, requires_grad=True)
+    (tx.scatter(1, torch.tensor(iv), value=0.75) ** 2).sum().backward()
+    g = sg.numeric(sg.grad((f ** 2).sum(), x), {x: xv, idx: iv})
+    np.testing.assert_array_equal(np.asarray(g, float), tx.grad.numpy())
+
+
 @pytest.mark.parametrize("call,err,match", [
+    (lambda x, i: x.scatter(1, i, x[:, 0]), sg.ShapeError, r"src .* must have the index's shape \(3, 2\)"),
     (lambda x, i: x.scatter(1, i, x[:, :2], reduce="add"), sg.ArgumentError, "reduce='add'"),
     (lambda x, i: x.scatter(1, i), sg.ArgumentError, "give src .* or value="),
     (lambda x, i: x.scatter(1, x[:, :2], x[:, :2]), sg.IntegerTensorError, "must be an integer tensor"),
