@@ -82,7 +82,9 @@ class Derivation(Derived):
     def explain(self, **kw):
         """The steps (`symgrad.teaching.steps.Steps`) with these options (``at``, ``names``, ``given``, ...)
         over those given to `derive`."""
+        from .nesting import checked_nesting
         from .steps import build_steps
+        checked_nesting(self.f)              # before minutes of work that would fail on the stack
         return build_steps(self, **self._opts(kw))
 
     @property

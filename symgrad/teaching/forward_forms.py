@@ -30,34 +30,61 @@ from .names import _fold_products
 from .negated_sum import minus_outside
 
 
-def numbers_outside(e):
+def subtrees(e):
+    """Each distinct subexpression of ``e`` once, outermost first (``sp.preorder_traversal`` visits
+    a shared one each time it occurs: the derivative of sin nested n deep holds cos(sin(…)) of each
+    depth, n²/2 nodes as a tree, n distinct ones)."""
+    from sympy.utilities.iterables import iterable
+    seen, stack = set(), [e]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, sp.Basic):
+            if a in seen:
+                continue
+            seen.add(a)
+            yield a
+            stack.extend(reversed(a.args))
+        elif iterable(a):
+            stack.extend(reversed(list(a)))
+
+
+def numbers_outside(e, memo: dict | None = None):
     """``e`` with each scalar sum whose terms share a number other than ±1 written c·(the sum):
-    2·b + 2·w·x − 2·y is 2·(b + w·x − y), x/2 − y/2 is (x − y)/2; ``e`` itself when there is none."""
+    2·b + 2·w·x − 2·y is 2·(b + w·x − y), x/2 − y/2 is (x − y)/2; ``e`` itself when there is none.
+    ``memo``: {sum: its form} kept between calls on expressions that share sums (the steps)."""
     if not isinstance(e, sp.Basic) or isinstance(e, sp.MatrixExpr):
         return e
+    memo = {} if memo is None else memo
 
     def out(a):
-        if not isinstance(a, sp.Add) or a.is_Matrix:
-            return None
-        f = sp.factor_terms(a, sign=False)
-        if not isinstance(f, sp.Mul):
-            return None
-        c, rest = f.as_coeff_Mul()
-        if not c.is_number or abs(c) == 1 or not isinstance(rest, sp.Add):
-            return None
-        return sp.Mul(c, rest, evaluate=False)
-    found = {a: b for a in sp.preorder_traversal(e) if (b := out(a)) is not None}
+        if a not in memo:
+            memo[a] = _number_outside(a)
+        return memo[a]
+    found = {a: b for a in subtrees(e) if isinstance(a, sp.Add) and (b := out(a)) is not None}
     return e.xreplace(found) if found else e
 
 
-def scalar_numbers_outside(e):
+def _number_outside(a):
+    """c·(the sum) for a sum ``a`` whose terms share a number c other than ±1, else None."""
+    if a.is_Matrix:
+        return None
+    f = sp.factor_terms(a, sign=False)
+    if not isinstance(f, sp.Mul):
+        return None
+    c, rest = f.as_coeff_Mul()
+    if not c.is_number or abs(c) == 1 or not isinstance(rest, sp.Add):
+        return None
+    return sp.Mul(c, rest, evaluate=False)
+
+
+def scalar_numbers_outside(e, memo: dict | None = None):
     """`numbers_outside` of a scalar SymPy expression; any other (a matrix, a tensor expression,
     whose sums are entries' sums; a Value; None) as it is."""
     from ..frontend.tensor import TensorExpr
     if not isinstance(e, sp.Basic) or any(isinstance(a, (sp.MatrixExpr, sp.MatrixBase, TensorExpr))
-                                          for a in sp.preorder_traversal(e)):
+                                          for a in subtrees(e)):
         return e
-    return numbers_outside(e)
+    return numbers_outside(e, memo)
 
 
 def numbers_outside_in_steps(steps, named_grads: dict):
@@ -65,8 +92,12 @@ def numbers_outside_in_steps(steps, named_grads: dict):
     result, each upstream gradient its chain rule substitutes and each closed form with a number
     common to a sum outside it. ``steps``: the NodeSteps, changed in place; returns ``named_grads``
     so changed too. Done once every step is built: SymPy spreads the number again over any
-    expression built from one (2·(…)·1 is 2·… + 2·…), so the steps compute with the spread form."""
-    out = scalar_numbers_outside
+    expression built from one (2·(…)·1 is 2·… + 2·…), so the steps compute with the spread form.
+    The steps share their sums (each step's result is in the next), so each is factored once."""
+    memo: dict = {}
+
+    def out(e):
+        return scalar_numbers_outside(e, memo)
     for s in steps:
         s.rhs = [Chain([[out(t) for t in term] for term in r.terms]) if isinstance(r, Chain) else out(r)
                  for r in s.rhs]

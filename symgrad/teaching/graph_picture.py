@@ -91,6 +91,13 @@ def _reshape_drawn(eqn) -> bool:
     return eqn.prim is A.reshape_p and not _broadcast_like(eqn)
 
 
+@functools.lru_cache(maxsize=512)
+def _simplified(e):
+    """``sp.simplify(e)``, once per distinct ``e``: an operation's body is written in placeholders,
+    so the 250 sin nodes of a 250-term sum share one (each simplified anew, --graph ran past 30 s)."""
+    return sp.simplify(e)
+
+
 def op_label(eqn) -> str:
     """A short name for an operation: +, ×, ⊙, ·, exp, σ, 1/□, □², Σ, ① − ② ...; the placeholders
     □ and ①, ②, ... stand for the inputs, so no label reads like the user's own x + y. A
@@ -134,10 +141,10 @@ def op_label(eqn) -> str:
         a = phs[0]
         if body == a:     # s·𝟙: a scalar copied to every entry (an identity that changes the shape)
             return "broadcast" if eqn.inputs[0].shape != eqn.out.shape else "="
-        c = sp.simplify(body - a)
+        c = _simplified(body - a)
         if c.is_number:
             return f"+{_const(c)}" if c > 0 else f"−{_const(-c)}"
-        k = sp.simplify(body / a)
+        k = _simplified(body / a)
         if k.is_number:
             return f"×({_const(k)})" if k < 0 else f"×{_const(k)}"
         if body == 1 / a:

@@ -858,15 +858,45 @@ def _expand_in_user_symbols(expand, terms, g, given, shape, named=None):
 
 
 def _small_expansion(e, limit: int = 200) -> bool:
-    """False when expanding e would make more than ``limit`` terms from one power of a sum:
-    (a₁ + … + a_k)ⁿ has C(n + k − 1, k − 1) terms ((w + x + y + z)¹⁰⁰: 176,851, and
-    ``symgrad derive`` hung expanding them for a step nobody reads)."""
-    for p in sp.preorder_traversal(e):
-        if isinstance(p, sp.Pow) and isinstance(p.base, sp.Add) and p.exp.is_Integer and p.exp > 1:
-            k = len(p.base.args)
-            if math.comb(int(p.exp) + k - 1, k - 1) > limit:
-                return False
-    return True
+    """False when multiplying e out would make more than ``limit`` terms (`expanded_terms`):
+    (a₁ + … + a_k)ⁿ alone has C(n + k − 1, k − 1) ((w + x + y + z)¹⁰⁰: 176,851), and a product or a
+    nesting multiplies them ((x + 1)¹⁰⁰·(y + 2)¹⁰⁰: 10,201; ((x + 1)¹⁰⁰ + 1)¹⁰⁰: past 10²⁰⁰) —
+    ``symgrad derive`` ran for minutes expanding them for a step nobody reads."""
+    return expanded_terms(e, limit) <= limit
+
+
+def expanded_terms(e, limit: int = 200) -> int:
+    """An upper bound on the number of terms of ``sp.expand(e)``, or ``limit + 1`` once it is past
+    ``limit``: a sum's terms add up, a product's multiply, a power n of a sum of t terms has at most
+    C(n + t − 1, t − 1), nestings compose. A function's argument counts as a whole expression of its
+    own (expand multiplies it out too) and the call as one term. Linear in the size of ``e``."""
+    over = limit + 1
+    seen: dict = {}
+
+    def terms(x) -> int:
+        if x in seen:
+            return seen[x]
+        if isinstance(x, sp.Add):
+            n = sum(terms(a) for a in x.args)
+        elif isinstance(x, sp.Mul):
+            n = 1
+            for a in x.args:
+                n *= terms(a)
+                if n > limit:
+                    break
+        elif isinstance(x, sp.Pow) and x.exp.is_Integer:
+            t, k = terms(x.base), abs(int(x.exp))
+            # a negative power's base is multiplied out too, under the fraction bar
+            n = 1 if t == 1 else over if k >= limit else math.comb(k + t - 1, t - 1) if k else 1
+        else:
+            n = 1
+            for a in getattr(x, "args", ()):
+                if isinstance(a, sp.Basic) and terms(a) > limit:
+                    n = over
+        n = min(n, over)
+        seen[x] = n
+        return n
+    return terms(sp.sympify(e))
 
 
 def _paths(vid, contribs, nm, root):
