@@ -642,7 +642,19 @@ class _Builder(TensorCalls):
         for a, sub in zip(args, node.args):
             if not isinstance(a, (sp.Basic, tuple)):
                 raise self.refuse(f"the argument {self.seg(sub)!r} is not allowed")
+        if fn.build in (sp.Max, sp.Min):
+            self.check_branches(fn.build, args, node)
         return fn.build(*args, **kw)
+
+    def check_branches(self, head, args, node):
+        """Max(a, Max(b, ...)) is one Max of all the arguments to SymPy, which compares them
+        pairwise at each level: counted after that flattening, before SymPy builds it (48 levels
+        took 40 s to parse)."""
+        count = sum(len(a.args) if isinstance(a, head) else 1 for a in args)
+        if count > MAX_BRANCHES:
+            raise self.refuse(f"{self.seg(node)!r} is a {head.__name__} of {count} arguments after "
+                              f"nesting (SymPy merges a {head.__name__} inside a {head.__name__} into one "
+                              f"and compares its arguments pairwise); at most {MAX_BRANCHES}")
 
     def check_square(self, n, a, node):
         """det and inv take a square matrix (of a --matrix declaration, or built of them)."""

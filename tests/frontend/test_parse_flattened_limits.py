@@ -1,0 +1,51 @@
+"""Limits of the text that SymPy's flattening and Python's own reader got around (trust review,
+2026-12-01 twelfth session): nested Max/Min counted after SymPy merges them, and a decimal
+literal past Python's 4300-digit conversion limit named as symgrad's integer bound."""
+import time
+
+import pytest
+import sympy as sp
+
+from symgrad.errors import UnsafeInputError
+from symgrad.frontend.parse import MAX_BITS, MAX_BRANCHES, parse_expr
+
+
+def _nested(head, levels):
+    e = "a0"
+    for i in range(1, levels):
+        e = f"{head}(a{i}, {e})"
+    return e
+
+
+@pytest.mark.parametrize("head", ["Max", "max", "Min", "min"])
+def test_nested_max_min_counted_after_flattening(head):
+    start = time.perf_counter()
+    with pytest.raises(UnsafeInputError) as info:
+        parse_expr(_nested(head, 48))       # one Max of 48 arguments to SymPy: 40 s to build
+    assert time.perf_counter() - start < 10
+    msg = str(info.value)
+    assert f"{head.capitalize()} of {MAX_BRANCHES + 1} arguments after nesting" in msg
+    assert f"at most {MAX_BRANCHES}" in msg
+
+
+def test_max_of_maxes_counted_after_flattening():
+    text = "Max(" + ", ".join(f"Max(a{i}, b{i})" for i in range(9)) + ")"
+    with pytest.raises(UnsafeInputError, match="Max of 18 arguments after nesting"):
+        parse_expr(text)
+
+
+def test_nesting_within_the_bound_is_read():
+    syms = sp.symbols(f"a0:{MAX_BRANCHES}")
+    assert parse_expr(_nested("Max", MAX_BRANCHES)) == sp.Max(*syms)
+    # a Min inside a Max is not merged: each counts on its own
+    inner = "Min(" + ", ".join(f"b{i}" for i in range(10)) + ")"
+    outer = "Max(" + ", ".join([inner] + [f"a{i}" for i in range(10)]) + ")"
+    assert isinstance(parse_expr(outer), sp.Max)
+
+
+def test_a_5000_digit_literal_is_refused_by_symgrads_bound():
+    with pytest.raises(UnsafeInputError) as info:
+        parse_expr("x + " + "9" * 5000)
+    msg = str(info.value)
+    assert f"integers have at most {MAX_BITS} bits" in msg and "5000 digits" in msg
+    assert "set_int_max_str_digits" not in msg
