@@ -43,7 +43,9 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   (`register_tensor_constructor`, by symgrad/frontend/tensor_tri.py);
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep
   (a chain a + b - c + ... or a * b / c ... does not count as nesting: it is read without
-  recursion), `MAX_ARGS` arguments per call, `MAX_ENTRIES` entries in a constant the text makes
+  recursion), `MAX_ARGS` arguments per call (`MAX_BRANCHES` for Max, Min and Piecewise, nested Max
+  counted as SymPy merges them), `MAX_PART` entries in any value the text computes on the way (x*x.T,
+  a convolution's windows: `parse_sizes`), `MAX_ENTRIES` entries in a constant the text makes
   (Identity(n), OneMatrix(r, c), ones(...)); a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
   would compute it).
@@ -80,6 +82,7 @@ from .parse_grammar import (  # noqa: F401
     _WHAT_NODE)
 from .parse_reading import _CHAIN, _characters, _declared, _links, _python_keywords, _show, _syntax  # noqa: F401
 from .parse_tensor_calls import TensorCalls
+from .parse_sizes import largest_part, MAX_PART
 from .parse_sympy_guard import GUARDED  # noqa: F401,E402 - SymPy's eval refused when symgrad's code hands it text
 
 
@@ -275,7 +278,19 @@ class _Builder(TensorCalls):
                             and abs(float(n)) > MAX_EXPONENT):
                         raise self.refuse(f"the power {sp.sstr(p)[:60]!r} has an exponent larger "
                                           f"than {MAX_EXPONENT} (after SymPy combines factors)")
+            self.check_parts(out)
         return out
+
+    def check_parts(self, out):
+        """Refuse a value computed on the way past `MAX_PART` entries (x*x.T of a long column, a
+        convolution's windows): the inputs are bounded where they are declared, this bounds what the
+        text makes of them."""
+        big = largest_part(out)
+        if big is not None:
+            what, shape, n, _ = big
+            per = " per unit of a symbolic size" if any(not isinstance(d, int) for d in shape) else ""
+            raise self.refuse(f"{what}: shape {shape}, {n:,} entries{per}; a value the text computes "
+                              f"has at most {MAX_PART:,} (10 times a declared input's bound)")
 
     def visit(self, node):
         key = id(node)
