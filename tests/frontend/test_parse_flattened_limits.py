@@ -49,3 +49,16 @@ def test_a_5000_digit_literal_is_refused_by_symgrads_bound():
     msg = str(info.value)
     assert f"integers have at most {MAX_BITS} bits" in msg and "5000 digits" in msg
     assert "set_int_max_str_digits" not in msg
+
+
+def test_a_long_chain_of_conditions_is_one_and():
+    n = 195                                  # & is nested: the depth bound (200) allows this many
+    text = "&".join(f"(x < a{i})" for i in range(n))
+    x, a = sp.Symbol("x"), sp.symbols(f"a0:{n}")
+    start = time.perf_counter()
+    e = parse_expr(f"Piecewise((x, {text}), (0, True))")     # built one & at a time: 7 s
+    assert time.perf_counter() - start < 2
+    assert e == sp.Piecewise((x, sp.And(*[x < ai for ai in a])), (0, True))
+    assert parse_expr("(x < 1) | ((x > 2) & (x < 3)) | (x > 5)") == sp.Or(x < 1, sp.And(x > 2, x < 3), x > 5)
+    with pytest.raises(UnsafeInputError, match="joins conditions"):
+        parse_expr("(x < 1) & (x > 0) & 2")
