@@ -62,3 +62,16 @@ def test_a_long_chain_of_conditions_is_one_and():
     assert parse_expr("(x < 1) | ((x > 2) & (x < 3)) | (x > 5)") == sp.Or(x < 1, sp.And(x > 2, x < 3), x > 5)
     with pytest.raises(UnsafeInputError, match="joins conditions"):
         parse_expr("(x < 1) & (x > 0) & 2")
+
+
+def test_alternating_max_min_nesting_is_bounded():
+    e = "x"
+    for i in range(1, 60):                   # not merged, but 60 pairs took ~8 s (90: 18 s)
+        e = f"Min(a{i}, Max(b{i}, {e}) + 1)"
+    start = time.perf_counter()
+    with pytest.raises(UnsafeInputError, match=f"{MAX_BRANCHES + 1} Max and Min inside its arguments"):
+        parse_expr(e)
+    assert time.perf_counter() - start < 5
+    clip = parse_expr("Min(Max(x, -1), 1) + Max(Min(y, 2), Min(y, 3))")   # a few, as a clip writes them
+    assert clip == sp.Min(sp.Max(sp.Symbol("x"), -1), 1) + sp.Max(sp.Min(sp.Symbol("y"), 2),
+                                                                    sp.Min(sp.Symbol("y"), 3))
