@@ -40,9 +40,9 @@ def _windows(node):
     cls = type(node)
     if isinstance(getattr(cls, "input_dilation", None), property):
         x, w, out = node.args[0].shape, node.args[1].shape, node.shape
-        return f"the windows of {_short(node)!r}", tuple(x[:2]) + tuple(out[2:]) + tuple(w[2:])
+        return lambda: f"the windows of {_short(node)!r}", tuple(x[:2]) + tuple(out[2:]) + tuple(w[2:])
     if isinstance(getattr(cls, "kernel", None), property):
-        return f"the windows of {_short(node)!r}", tuple(node.shape) + tuple(node.kernel)
+        return lambda: f"the windows of {_short(node)!r}", tuple(node.shape) + tuple(node.kernel)
     return None
 
 
@@ -52,14 +52,15 @@ def _short(node, limit=60) -> str:
 
 
 def _parts(node):
-    """(what, shape) of each value computing ``node`` makes, apart from its arguments."""
+    """(what, shape) of each value computing ``node`` makes, apart from its arguments; ``what()``
+    names it (printed only for a message: printing every node is slow)."""
     if isinstance(node, MatrixExpr):
         if isinstance(node, sp.MatMul):
             mats = [a for a in node.args if isinstance(a, MatrixExpr)]
             for k in range(2, len(mats)):         # the partial products from the left, as lowered
-                yield (f"{_short(sp.MatMul(*mats[:k]))!r} (a product of matrices is computed from the left: "
-                       f"SymPy writes x*(x.T*x) as x*x.T*x)"), (mats[0].shape[0], mats[k - 1].shape[1])
-        yield node, node.shape
+                yield (lambda k=k: f"{_short(sp.MatMul(*mats[:k]))!r} (a product of matrices is computed "
+                       f"from the left: SymPy writes x*(x.T*x) as x*x.T*x)"), (mats[0].shape[0], mats[k - 1].shape[1])
+        yield (lambda: repr(_short(node))), node.shape
     elif _is_tensor(node):
         shape = getattr(node, "shape", None)        # an entrywise comparison of tensors has none
         if not isinstance(shape, tuple):
@@ -67,7 +68,7 @@ def _parts(node):
         win = _windows(node)
         if win is not None:
             yield win
-        yield node, shape
+        yield (lambda: repr(_short(node))), shape
 
 
 def largest_part(expr):
@@ -78,10 +79,10 @@ def largest_part(expr):
         if id(node) in seen or not isinstance(node, sp.Basic):
             continue
         seen.add(id(node))
-        if isinstance(node, (MatrixExpr, sp.Expr)) or _is_tensor(node):
+        if isinstance(node, sp.Expr) or _is_tensor(node):     # a MatrixExpr is an Expr
             for what, shape in _parts(node):
                 n = _entries(shape)
                 if n > MAX_PART:
-                    return (what if isinstance(what, str) else repr(_short(what))), _shape(shape), n, node
+                    return what(), _shape(shape), n, node
         stack.extend(node.args)
     return None
