@@ -43,7 +43,9 @@ The grammar (anything else is refused with `UnsafeInputError`, naming the offend
   (`register_tensor_constructor`, by symgrad/frontend/tensor_tri.py);
 - bounds: at most `MAX_CHARS` characters, `MAX_NODES` syntax nodes nested at most `MAX_DEPTH` deep
   (a chain a + b - c + ... or a * b / c ... does not count as nesting: it is read without
-  recursion), `MAX_ARGS` arguments per call, `MAX_ENTRIES` entries in a constant the text makes
+  recursion), `MAX_ARGS` arguments per call (`MAX_BRANCHES` for Max, Min and Piecewise, nested Max
+  counted as SymPy merges them), `MAX_PART` entries in any value the text computes on the way (x*x.T,
+  a convolution's windows: `parse_sizes`), `MAX_ENTRIES` entries in a constant the text makes
   (Identity(n), OneMatrix(r, c), ones(...)); a constant exponent of a symbolic base at most `MAX_EXPONENT` in size,
   and a power of numbers at most `MAX_BITS` bits (so ``x*10**10**8`` is refused at once, before SymPy
   would compute it).
@@ -80,6 +82,7 @@ from .parse_grammar import (  # noqa: F401
     _WHAT_NODE)
 from .parse_reading import _CHAIN, _characters, _declared, _links, _python_keywords, _show, _syntax  # noqa: F401
 from .parse_tensor_calls import TensorCalls
+from .parse_sizes import largest_part, MAX_PART
 from .parse_sympy_guard import GUARDED  # noqa: F401,E402 - SymPy's eval refused when symgrad's code hands it text
 
 
@@ -275,7 +278,19 @@ class _Builder(TensorCalls):
                             and abs(float(n)) > MAX_EXPONENT):
                         raise self.refuse(f"the power {sp.sstr(p)[:60]!r} has an exponent larger "
                                           f"than {MAX_EXPONENT} (after SymPy combines factors)")
+            self.check_parts(out)
         return out
+
+    def check_parts(self, out):
+        """Refuse a value computed on the way past `MAX_PART` entries (x*x.T of a long column, a
+        convolution's windows): the inputs are bounded where they are declared, this bounds what the
+        text makes of them."""
+        big = largest_part(out)
+        if big is not None:
+            what, shape, n, _ = big
+            per = " per unit of a symbolic size" if any(not isinstance(d, int) for d in shape) else ""
+            raise self.refuse(f"{what}: shape {shape}, {n:,} entries{per}; a value the text computes "
+                              f"has at most {MAX_PART:,} (10 times a declared input's bound)")
 
     def visit(self, node):
         key = id(node)
@@ -383,17 +398,14 @@ class _Builder(TensorCalls):
             hint = " (write ** for a power)" if op is ast.BitXor else ""
             raise self.refuse(f"the operator {_OPS.get(op, op.__name__)!r} in {self.seg(node)!r} is "
                               f"not allowed{hint}; {_ALLOWED}")
+        if op in (ast.BitAnd, ast.BitOr):
+            return self.conditions(node, op)
         a = self.visit(node.left)
         b = self.visit(node.right)
         if op is ast.Pow:
             self.check_shapes(op, a, b, node)
             self.check_power(a, b, node)
             return a ** b
-        if op in (ast.BitAnd, ast.BitOr):
-            if not (isinstance(a, sp.logic.boolalg.Boolean) and isinstance(b, sp.logic.boolalg.Boolean)):
-                raise self.refuse(f"{_OPS[op]!r} in {self.seg(node)!r} joins conditions (comparisons), "
-                                  f"not numbers")
-            return sp.And(a, b) if op is ast.BitAnd else sp.Or(a, b)
         if op is ast.MatMult and (_is_tensor(a) or _is_tensor(b)):
             if not (_is_tensor(a) and _is_tensor(b)):
                 raise self.fail(f"'@' in {self.seg(node)!r} is the matrix product of two tensors (or of "
@@ -407,6 +419,22 @@ class _Builder(TensorCalls):
         self.check_shapes(op, a, b, node)
         return {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
                 ast.Div: lambda: a / b}[op]()
+
+    def conditions(self, node, op):
+        """c1 & c2 & ... (or |): one And of all the conditions however they are grouped. Built one
+        & at a time, SymPy re-read the growing And at each: 190 conditions took 7 s."""
+        leaves, stack = [], [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.BinOp) and type(n.op) is op:
+                stack += [n.right, n.left]
+            else:
+                leaves.append(n)
+        values = [self.visit(n) for n in leaves]
+        if not all(isinstance(v, sp.logic.boolalg.Boolean) for v in values):
+            raise self.refuse(f"{_OPS[op]!r} in {self.seg(node)!r} joins conditions (comparisons), "
+                              f"not numbers")
+        return sp.And(*values) if op is ast.BitAnd else sp.Or(*values)
 
     def check_shapes(self, op, a, b, node):
         """Matrix operands whose shapes do not fit ``op``, refused with both operands, their shapes
@@ -642,7 +670,25 @@ class _Builder(TensorCalls):
         for a, sub in zip(args, node.args):
             if not isinstance(a, (sp.Basic, tuple)):
                 raise self.refuse(f"the argument {self.seg(sub)!r} is not allowed")
+        if fn.build in (sp.Max, sp.Min):
+            self.check_branches(fn.build, args, node)
         return fn.build(*args, **kw)
+
+    def check_branches(self, head, args, node):
+        """Max(a, Max(b, ...)) is one Max of all the arguments to SymPy, which compares them
+        pairwise at each level: counted after that flattening, before SymPy builds it (48 levels
+        took 40 s to parse)."""
+        count = sum(len(a.args) if isinstance(a, head) else 1 for a in args)
+        if count > MAX_BRANCHES:
+            raise self.refuse(f"{self.seg(node)!r} is a {head.__name__} of {count} arguments after "
+                              f"nesting (SymPy merges a {head.__name__} inside a {head.__name__} into one "
+                              f"and compares its arguments pairwise); at most {MAX_BRANCHES}")
+        # Min(a1, Max(b1, Min(a2, ...))) is not merged, but SymPy looks through every Max and Min
+        # inside the arguments at each level: 90 such pairs took 18 s
+        inner = set().union(*[a.atoms(sp.Max, sp.Min) for a in args if isinstance(a, sp.Basic)])
+        if len(inner) > MAX_BRANCHES:
+            raise self.refuse(f"{self.seg(node)!r} has {len(inner)} Max and Min inside its arguments (SymPy "
+                              f"compares through each of them); at most {MAX_BRANCHES}")
 
     def check_square(self, n, a, node):
         """det and inv take a square matrix (of a --matrix declaration, or built of them)."""

@@ -25,6 +25,7 @@ MAX_DIM = 10_000         # a dimension given in the text: Identity(n), OneMatrix
 MAX_WINDOW = 1_000       # a kernel size, stride, padding or dilation given in the text (conv2d, max_pool2d)
 MAX_WINDOW_AXES = 3      # entries of such a tuple
 MAX_ENTRIES = 1_000_000  # entries of a constant the text makes (Identity(1000), ones((N, 1000)): per N)
+MAX_PART = 10_000_000    # entries of any value the text computes on the way (x*x.T, a conv's windows): per N
 
 # Punctuation the grammar uses; any other ASCII character is named when the text does not parse.
 _ASCII_OK = set("+-*/()[],.=<>&|@ \t\n\r_") | set("0123456789")

@@ -13,7 +13,7 @@ from typing import Mapping
 import sympy as sp
 
 from ..errors import ParseError, UnsafeInputError
-from .parse_grammar import _ASCII_OK, MAX_CHARS, MAX_DEPTH, MAX_NODES, _TENSORS
+from .parse_grammar import _ASCII_OK, MAX_BITS, MAX_CHARS, MAX_DEPTH, MAX_NODES, _TENSORS
 
 
 def _show(text, limit=80) -> str:
@@ -66,6 +66,10 @@ def _syntax(text, what):
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as e:
+        if "integer string conversion" in str(e.msg):   # Python's own 4300-digit limit on literals
+            digits = max(re.findall(r"\d+", stripped), key=len)
+            raise UnsafeInputError(f"{what} {_show(text)}: the number {_show(digits, 57)} is too large "
+                                   f"({len(digits)} digits; integers have at most {MAX_BITS} bits)") from None
         bad = next((ch for ch in stripped if ch.isascii() and ch not in _ASCII_OK
                     and not ch.isalpha()), None)
         if bad is not None:
