@@ -268,6 +268,21 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
     'transpose'
     """
+    try:
+        return _check_all(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                          seed=seed, policy=policy, targets=targets, convention=convention)
+    except OverflowError as e:
+        # Python's float ** raises where NumPy's gives inf: ((x+1)**100+1)**100 at x = 0.5. A point
+        # where f or its gradient overflows is skipped when points are drawn (sampling.usable); this
+        # is one that a claim, or a hint's search, met
+        raise SymgradError(f"f, its gradient or a claim overflows float64 at the points drawn "
+                           f"(OverflowError: {e}: a value over 1.8e308): give sampling intervals where "
+                           f"they stay finite with assumptions={{symbol: (lo, hi)}}, or values with at="
+                           ) from None
+
+
+def _check_all(f, wrt, claimed, *, at, assumptions, batch, points, seed, policy, targets, convention):
+    """`check`, an OverflowError left to it to say."""
     drawn = {}
     given_sizes = {_key_name(k) for k in (at or {})} if isinstance(at, Mapping) else set()
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4

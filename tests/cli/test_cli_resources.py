@@ -103,3 +103,12 @@ def test_derive_graph_of_an_unknown_kind_is_refused_before_the_steps(graph, tmp_
     code, out, err = run(["derive", "(x+y)*z", "--graph", str(tmp_path / graph)], capsys)
     assert code == 2 and out == "" and ".svg, .png, .pdf or .dot" in err
     assert not (tmp_path / graph).exists()
+
+
+def test_cli_f_past_float64_is_checked_where_it_is_finite(capsys):
+    """check "((x+1)**100+1)**100" --claimed 0 ended in "error: OverflowError: (34, 'Numerical result
+    out of range')": the points where f overflows are skipped, and a given one is named."""
+    code, out, err = run(["check", "((x+1)**100+1)**100", "--wrt", "x", "--claimed", "0"], capsys)
+    assert code == 1 and out.startswith("not equal."), out + err
+    code, out, err = run(["check", "((x+1)**100+1)**100", "--wrt", "x", "--claimed", "0", "--at", "x=2"], capsys)
+    assert code == 2 and "overflows float64 at x = 2" in err, err
