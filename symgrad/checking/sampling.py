@@ -664,7 +664,10 @@ class Sampler:
             return False
         with np.errstate(all="ignore"):
             for i in range(len(pt.examples)):
-                vals = evaluate(self.D.ir, self.outs, pt.example(i))
+                try:
+                    vals = evaluate(self.D.ir, self.outs, pt.example(i))
+                except OverflowError:       # Python's float ** raises where NumPy's gives inf
+                    vals = [np.inf]
                 if not all(np.all(np.isfinite(v)) for v in vals):
                     if given_all:
                         raise SymgradError(f"the given point (at=) is outside f's domain: "
@@ -700,7 +703,11 @@ class Sampler:
         for i in range(len(pt.examples)):
             values = pt.example(i)
             with np.errstate(all="ignore"):
-                vals = evaluate(self.D.ir, self.outs, values)
+                try:
+                    vals = evaluate(self.D.ir, self.outs, values)
+                except OverflowError as e:
+                    return (f"f or its gradient overflows float64 at {_show_values(values)} "
+                            f"(OverflowError: {e}): it is larger than 1.8e308 there")
             if np.all(np.isfinite(vals[0])):
                 if all(np.all(np.isfinite(v)) for v in vals[1:]):
                     continue

@@ -268,6 +268,21 @@ def check(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapping | 
     >>> sg.check(f, W, 2 * x * x.T * W.T).hint.split(':')[0]
     'transpose'
     """
+    try:
+        return _check_all(f, wrt, claimed, at=at, assumptions=assumptions, batch=batch, points=points,
+                          seed=seed, policy=policy, targets=targets, convention=convention)
+    except OverflowError as e:
+        # Python's float ** raises where NumPy's gives inf: ((x+1)**100+1)**100 at x = 0.5. A point
+        # where f or its gradient overflows is skipped when points are drawn (sampling.usable); this
+        # is one that a claim, or a hint's search, met
+        raise SymgradError(f"f, its gradient or a claim overflows float64 at the points drawn "
+                           f"(OverflowError: {e}: a value over 1.8e308): give sampling intervals where "
+                           f"they stay finite with assumptions={{symbol: (lo, hi)}}, or values with at="
+                           ) from None
+
+
+def _check_all(f, wrt, claimed, *, at, assumptions, batch, points, seed, policy, targets, convention):
+    """`check`, an OverflowError left to it to say."""
     drawn = {}
     given_sizes = {_key_name(k) for k in (at or {})} if isinstance(at, Mapping) else set()
     if not (isinstance(f, sp.Basic) and is_tensor_check(f)):   # Y of size n×n: drawn at n = 4
@@ -610,6 +625,11 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                 "not attempted (the claim differs at a kink)" if at_kink is not None else
                 "not attempted (the claim differs numerically)" if worst is not None else
                 _symbolic(claims, D, params))
+    hidden = None           # a term float64 rounds away (∂f/∂x + 1 where ∂f/∂x is 10⁹⁷)
+    if worst is None and symbolic == "undecided" and not case_only:
+        hidden = _hidden_term(claims, D, params, pts)
+        if hidden is not None:
+            symbolic = f"undecided; claim − gradient computed {hidden[4]} at the drawn points, beyond float64"
     drawn = [f"{t} drawn as a {kind} (targets={kind!r})" for t, kind in sampler.targets.items()] + [
         f"{m} drawn as a dropout mask (entries 0, or 1/(1 − p) = {1 / (1 - p):.4g} with probability "
         f"1 − p = {1 - p:g})" for m, p in sampler.masks.items()] + [conditioned_words(sampler.conditioned, sampler.conditioned_sizes())]
@@ -633,6 +653,17 @@ def _check_once(f, wrt, claimed, *, at: Mapping | None = None, assumptions: Mapp
                    f"the numerator layout: a gradient as a row, ∂f/∂W shaped like Wᵀ) and transposed first: "
                    f"equal means equal up to that convention")
 
+    if hidden is not None:
+        k, i, d, t, how = hidden
+        c = float(np.asarray(claim_vals[i][k], float))
+        rel = float(abs(d) / max(abs(t), abs(t + d)))
+        errs[params[k].name] = max(errs.get(params[k].name, 0.0), rel)
+        cx = Counterexample(_as_declared(f, pts[i].shown()), params[k].name, c, float(t), rel)
+        return CheckResult(NOT_EQUAL, method, cx, Hint("term lost in rounding", (
+            f"the claim differs from the gradient by {float(d):.4g} here ({how}), where the gradient is "
+            f"{float(t):.4g}: float64, whose relative precision is 1e-16, rounds the difference away, "
+            f"so the claim has a term too small to see next to the others, or one too many")),
+            layout, errors=errs)
     if worst is not None and tensor_case and at and not again and not case_only:
         # a max over an axis or a max pool tied at the point given with at=: the routings of ties.py
         differing = {i for k, w in enumerate(params) for i, (c, t) in enumerate(zip(claim_vals, truths))
@@ -839,6 +870,21 @@ def _cross_check(D, params, pt, truth, rng) -> str:
         fd = (fval(h) - fval(-h)) / (2 * h)
     err = abs(fd - slope) / max(abs(fd), abs(slope), 1e-8)
     return f"agreement {err:.1g}" if err < 1e-4 else f"DISAGREEMENT {err:.2g} — please report this"
+
+
+def _hidden_term(claims, D, params, pts):
+    """(k, point index, claim − gradient, the gradient, how computed) of the first scalar claim that
+    differs from the gradient at a drawn point when computed beyond float64 (`hidden_terms`); None
+    when none does (or it cannot be told)."""
+    from .hidden_terms import hidden_difference
+    for k, (c, t) in enumerate(zip(claims, D.gradients)):
+        for i, pt in enumerate(pts):
+            if len(pt.examples) != 1:
+                return None
+            found = hidden_difference(c, t, pt.example(0))
+            if found is not None:
+                return (k, i, *found)
+    return None
 
 
 def _symbolic(claims, D, params) -> str:

@@ -261,6 +261,32 @@ def _values(specs, names, sizes=None) -> dict:
     return out
 
 
+def _refuse_large(declared: dict, sizes: dict, at: dict, args) -> None:
+    """Each --matrix, --tensor and --labels has at most MAX_ENTRIES entries once --at fixes its named
+    sizes (a size left to the draw is small): the declaration alone counts a named size as 1, so
+    ``X:N,N --at N=5000`` drew 25 million entries (31 s, 2.8 GB) where ``X:5000,5000`` was refused,
+    and ``X:N,N,N --at N=10000`` ran out of memory."""
+    import sympy as sp
+    fixed = {sizes[k]: sp.Integer(v) for k, v in at.items() if k in sizes}
+    if not fixed:
+        return
+    for name, sym in declared.items():
+        declared_shape = [sp.sympify(d) for d in sym.shape]
+        shape = [d.xreplace(fixed) for d in declared_shape]
+        entries = 1
+        for d in shape:
+            entries *= int(d) if d.is_Integer else 1
+        if entries > MAX_ENTRIES:
+            option = ("--matrix" if isinstance(sym, sp.MatrixSymbol) else
+                      "--labels" if any(t.split(":")[0].strip() == name for t in args.labels) else "--tensor")
+            given = " ".join(f"--at {k}={at[k]}" for k in sizes if k in at and any(sizes[k] in d.free_symbols
+                                                                                  for d in declared_shape))
+            said = ", ".join(str(d) for d in declared_shape)
+            raise SymgradError(f"{given}: {option} {name} ({said}) would have {entries} entries "
+                               f"({' x '.join(str(d) for d in shape)}); at most {MAX_ENTRIES} are drawn for "
+                               f"one input: choose smaller sizes")
+
+
 def run(args) -> int:
     try:
         r = _result(args)
@@ -318,6 +344,7 @@ def _result(args):
         claims.append(c)
     # a named size is chosen with --at n=3 (of a --matrix) or --at N=2 (of a --tensor), else drawn
     at = _values(args.at, names, sizes)
+    _refuse_large(matrices, sizes, at, args)
     try:
         r = check(f, wrt, claims, at=at, seed=args.seed, targets=args.targets,
                   convention=args.convention)

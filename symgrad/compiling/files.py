@@ -32,14 +32,22 @@ def _create_temp(folder: str, suffix: str) -> tuple[str, int]:
     raise FileExistsError(f"no free temporary file name in {folder}")
 
 
-def atomic_write(path: str, data: Union[str, bytes, Callable[[IO], None]], *, suffix: str = ".tmp") -> None:
+def atomic_write(path: str, data: Union[str, bytes, Callable[[IO], None]], *, suffix: str = ".tmp",
+                 follow_links: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: a str (UTF-8), bytes, or a function that writes to the
     binary file object it is given (``lambda f: np.savez(f, **arrays)``). The data is flushed to
     disk before the rename, so the file is whole after a crash too.
 
     A symbolic link is followed (its target is replaced, the link stays); a path that exists and is
     not a regular file (``/dev/null``, a FIFO) is written in place: a rename would replace the
-    device node itself with a regular file (as root, ``-o /dev/null`` destroyed /dev/null)."""
+    device node itself with a regular file (as root, ``-o /dev/null`` destroyed /dev/null).
+
+    With ``follow_links=False`` (the generated-module cache, a folder of symgrad's own) nothing at
+    ``path`` is followed or written in place: a link or device planted under that name is replaced
+    by the new file, and what it pointed at is left alone."""
+    if not follow_links:
+        _write_and_rename(os.path.abspath(path), data, suffix)
+        return
     path = os.path.realpath(path)
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         with open(path, "wb") as f:
@@ -48,6 +56,12 @@ def atomic_write(path: str, data: Union[str, bytes, Callable[[IO], None]], *, su
             else:
                 f.write(data.encode("utf-8") if isinstance(data, str) else data)
         return
+    _write_and_rename(path, data, suffix)
+
+
+def _write_and_rename(path: str, data, suffix: str) -> None:
+    """`atomic_write`'s temporary file and rename (``os.replace`` renames onto the name itself: a
+    link there is replaced, never followed)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = None

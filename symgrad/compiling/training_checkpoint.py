@@ -94,6 +94,9 @@ def _pack(obj, arrays: dict):
     return {"array": key}
 
 
+_TAKEN = object()      # in place of an array `_unpack` has handed out
+
+
 def _unpack(desc, arrays):
     (kind, body), = desc.items()
     if kind == "dict":
@@ -102,7 +105,14 @@ def _unpack(desc, arrays):
         items = [_unpack(v, arrays) for v in body]
         return items if kind == "list" else tuple(items)
     if kind == "array":
-        return np.array(arrays[body])
+        # the array np.load just made, not a copy of it (a copy held each array twice while the file
+        # was read); so each may be named once — save names each once, and a file naming one array
+        # a thousand times would otherwise be a thousand copies of it
+        a = arrays[body]
+        if a is _TAKEN:
+            raise ValueError(f"the index names the array {body!r} more than once; save names each array once")
+        arrays[body] = _TAKEN
+        return a
     if kind == "scalar" and type(body) in (bool, int, float) or kind == "none" and body is None:
         return body
     # (any other kind was returned as it stood: a file from elsewhere made values a number, and the

@@ -44,6 +44,29 @@ def test_cli_tensor_too_large_to_draw_is_refused(spec, entries, capsys):
     assert code == 2 and f"{entries} entries" in err and str(P.MAX_ENTRIES) in err
 
 
+@pytest.mark.parametrize("declare, at, entries", [
+    (["--tensor", "X:N,N"], "N=5000", 25 * 10 ** 6),
+    (["--matrix", "X:nxn"], "n=10000", 10 ** 8),
+    (["--tensor", "X:N,N,N"], "N=10000", 10 ** 12),
+    (["--tensor", "X:N,3", "--labels", "y:N,N"], "N=2000", 4 * 10 ** 6),
+])
+def test_cli_at_cannot_size_an_input_past_the_limit(declare, at, entries, capsys):
+    """The limit counted a named size as 1, and --at fixed it afterwards: X:N,N --at N=5000 drew 25
+    million entries (31 s, 2.8 GB) where X:5000,5000 was refused at once; X:N,N,N --at N=10000 ended
+    in "MemoryError: Unable to allocate 7.28 TiB"."""
+    code, out, err = run(["check", "sum(X**2)", *declare, "--at", at, "--wrt", "X", "--claimed", "2*X"],
+                         capsys, seconds=20)
+    assert code == 2, err
+    assert f"--at {at}:" in err and f"{entries} entries" in err and str(P.MAX_ENTRIES) in err, err
+    assert "MemoryError" not in err and err.count("\n") == 1
+
+
+def test_cli_at_within_the_limit_still_checks(capsys):
+    code, out, err = run(["check", "sum(X**2)", "--tensor", "X:N,N", "--at", "N=30", "--wrt", "X",
+                          "--claimed", "2*X"], capsys)
+    assert code == 0 and out.startswith("equal.") and "N = 30" in out, out + err
+
+
 def test_cli_identity_is_checked_without_writing_it_out(capsys):
     """trace(Identity(1000)) is within the bounds; its value was built as 10**6 SymPy objects (the
     check of x*trace(Identity(300)) ran past 25 s): it is np.eye now."""
@@ -80,3 +103,12 @@ def test_derive_graph_of_an_unknown_kind_is_refused_before_the_steps(graph, tmp_
     code, out, err = run(["derive", "(x+y)*z", "--graph", str(tmp_path / graph)], capsys)
     assert code == 2 and out == "" and ".svg, .png, .pdf or .dot" in err
     assert not (tmp_path / graph).exists()
+
+
+def test_cli_f_past_float64_is_checked_where_it_is_finite(capsys):
+    """check "((x+1)**100+1)**100" --claimed 0 ended in "error: OverflowError: (34, 'Numerical result
+    out of range')": the points where f overflows are skipped, and a given one is named."""
+    code, out, err = run(["check", "((x+1)**100+1)**100", "--wrt", "x", "--claimed", "0"], capsys)
+    assert code == 1 and out.startswith("not equal."), out + err
+    code, out, err = run(["check", "((x+1)**100+1)**100", "--wrt", "x", "--claimed", "0", "--at", "x=2"], capsys)
+    assert code == 2 and "overflows float64 at x = 2" in err, err

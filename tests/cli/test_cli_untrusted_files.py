@@ -162,6 +162,47 @@ def test_a_zip_bomb_data_file_is_refused_before_it_is_unpacked(files, capsys):
     assert code == 2 and "--data" in err and "its member 'pad.npy' expands from" in err, err
 
 
+def _many(members, count=10, name="w{}.npy"):
+    """``members`` plus ``count`` deflated members of zeros, each well under training_npz's limit on
+    one member (LARGE / 8) and together past it."""
+    size = training_npz.LARGE // 8
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (size // 8,)})
+    return {**members, **{name.format(i): header.getvalue() + bytes(size) for i in range(count)}}
+
+
+def test_many_small_bomb_members_together_are_refused(files, capsys):
+    # Before: the check looked at one member at a time; 20 members of 60 MiB each (a 1.2 MB file)
+    # took 2.5 GB to read as a checkpoint
+    members = _many(_members(files / "ck.npz"), name="a{}.npy")
+    index = {"values": {"dict": [[f"w{i}", {"array": f"a{i}"}] for i in range(10)]}, "state": {"none": None},
+             "step": 1, "epoch": 1}
+    members["index.npy"] = _npy(np.array(json.dumps(index)))
+    _write(files / "many.npz", members, zipfile.ZIP_DEFLATED)
+    code, err = _evaluate(files, files / "many.npz", capsys)
+    assert code == 2, err
+    assert "many.npz is not read as a checkpoint: its 11 members expand from" in err, err
+    assert "together" in err and "a zip bomb?" in err and f"{training_npz.RATIO}-fold" in err
+
+
+def test_many_small_bomb_members_in_a_data_file_are_refused(files, capsys):
+    _write(files / "many.npz", _many(_members(files / "data.npz")), zipfile.ZIP_DEFLATED)
+    code, err = _evaluate(files, files / "ck.npz", capsys, data="many.npz")
+    assert code == 2 and "--data" in err and "members expand from" in err and "together" in err, err
+
+
+def test_an_array_named_twice_in_the_index_is_refused(files):
+    # each array is handed out as np.load made it (no copy); naming one many times would have made
+    # as many copies of it
+    members = _members(files / "ck.npz")
+    index = {"values": {"dict": [["w", {"array": "a0"}], ["v", {"array": "a0"}]]}, "state": {"none": None},
+             "step": 0, "epoch": 0}
+    members["index.npy"] = _npy(np.array(json.dumps(index)))
+    _write(files / "twice.npz", members)
+    with pytest.raises(ckpt.CheckpointError, match="names the array 'a0' more than once"):
+        ckpt.load_checkpoint(files / "twice.npz")
+
+
 def test_a_compressed_checkpoint_of_real_numbers_still_loads(files):
     # np.savez_compressed of a big random array shrinks it a little: far from the limit
     w = np.random.default_rng(0).normal(size=training_npz.LARGE // 8 + 1000)
