@@ -625,7 +625,7 @@ def backward_entries():
     add("simclr_loss_vectorized: 1/tau left out", loss, z, bw(simclr_loss_backward, "1/tau left out"), "wrong",
         "constant factor: the claim is 1/2 times")
     add("simclr_loss_vectorized: diagonal not masked", loss, z, bw(simclr_loss_backward, "diagonal not masked"), "wrong",
-        "masked entries left in: the claim for z is the gradient with where(mask, -1e+09, 2.0*(z @ z.T)) read as")
+        "masked entries left in: the claim for z is the gradient with where(eye(6) > 0, -1e+09, 2.0*(z @ z.T)) read as")
     add("simclr_loss_vectorized: one side of z @ z.T", loss, z, bw(simclr_loss_backward, "one side of z @ z.T"), "wrong",
         "one side of z @ z.T: z is both factors")
     out, wrt = multi_head_attention()

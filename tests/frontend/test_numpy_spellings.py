@@ -13,7 +13,17 @@ import symgrad as sg
 
 jax = pytest.importorskip("jax")
 jnp = jax.numpy
-jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _jax_in_float64():
+    """jax in float64 for this module's comparisons, put back after: a global switch left on made
+    another module's jax run in float64 (tests/test_bench_jax_optional.py)."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
+
 
 RNG = np.random.default_rng(0)
 XV, YV, VV = RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4)), RNG.normal(size=(4,))
