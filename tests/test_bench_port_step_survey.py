@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import symgrad as sg
+from tests.compiling.test_ported_models import same_as_torch_adam
 
 torch = pytest.importorskip("torch")
 _PATH = pathlib.Path(__file__).resolve().parents[1] / "bench" / "port_step.py"
@@ -32,23 +33,6 @@ def test_survey_network_equals_torch_in_float64(name):
         loss, params, inputs, data, twin = port_step.SURVEY[name](6, rng, **SMALL[name])
         prog = sg.compile(loss, params, inputs, dtype="float64", optimizer=sg.optim.Adam(lr=0.05))
         vals = {p.name: rng.normal(0, 0.5, tuple(p.shape)) for p in params}
-        t = {k: torch.tensor(v, requires_grad=True) for k, v in vals.items()}
-        td = {k: torch.tensor(v) for k, v in data.items()}
-        F = torch.nn.functional
-        lt = twin(t, td, F)
-        lt.backward()
-        assert abs(prog.loss(vals, data) - lt.item()) < 1e-12 * max(1.0, abs(lt.item()))
-        ours = prog.grad(vals, data)
-        for k in vals:
-            np.testing.assert_allclose(ours[k], t[k].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
-        opt = torch.optim.Adam(t.values(), lr=0.05)
-        state = prog.init_state(vals)
-        for _ in range(3):
-            vals, state = prog.step(vals, state, data)
-            opt.zero_grad()
-            twin(t, td, F).backward()
-            opt.step()
-        for k in vals:
-            np.testing.assert_allclose(vals[k], t[k].detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=k)
+        same_as_torch_adam(prog, vals, data, twin, relative_loss=True)
     finally:
         torch.set_default_dtype(torch.float32)
