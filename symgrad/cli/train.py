@@ -101,6 +101,7 @@ def register(subparsers):
                         "divergence): a .png, .pdf or .svg; needs matplotlib")
     p.add_argument("--max-loss-growth", type=_growth, default=1e8, metavar="TIMES",
                    help="stop as diverged when a step's loss grows past this many times the first step's "
+                        "(and past its square root times the largest of the first 10 steps') "
                         "(default 1e8: a learning rate too large; off: only a loss that is not finite), "
                         "keeping the values of the lowest loss")
     p.add_argument("--best", metavar="BEST.npz",
@@ -507,7 +508,7 @@ def _train(args, T) -> int:
         if e.kept_step is not None:                         # a finite loss that exploded: an earlier step's
             kept = f"step {e.kept_step + 1}, whose minibatch loss {e.kept_loss:.4g} was the lowest,"
         # (sg.train's argument is the command's option here)
-        account = _one_line(e.account).replace("(max_loss_growth)", "(--max-loss-growth)")
+        account = _one_line(e.account).replace("max_loss_growth", "--max-loss-growth")
         msg = account + (f"; the values from before {kept} are saved to {e.saved_to}"
                                       if e.saved_to else
                                       f"; pass --checkpoint CK.npz to save the values from before {kept.rstrip(',')}")

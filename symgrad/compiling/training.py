@@ -176,8 +176,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
     are those from before that step — a failed step never overwrites good parameters (each step is
     given copies of the values and state, unless ``program.in_place`` is False). With a
     ``checkpoint``, those values are saved there before the error is raised. So does a finite loss
-    more than ``max_loss_growth`` (default 1e8; None: never) times the first step's (a learning rate
-    too large, still short of overflowing): its values are then those before the step of the call's
+    more than ``max_loss_growth`` (default 1e8; None: never) times the first step's, and more than its
+    square root times the largest of the first 10 steps' (a learning rate too large, still short of
+    overflowing): its values are then those before the step of the call's
     lowest minibatch loss, saved to ``checkpoint`` with their step count.
 
     Any other exception raised while training (by ``on_epoch``, a metric, the program) goes on up

@@ -5,6 +5,7 @@ import numpy as np
 
 from symgrad import cli
 from symgrad.compiling.training import load
+from symgrad.compiling.training_checkpoint import save
 
 MODEL = """
 import sympy as sp, symgrad as sg
@@ -50,3 +51,27 @@ def test_the_option_takes_a_number_above_one_or_off(tmp_path, capsys):
     for bad in ("1", "0.5", "lots", "inf"):
         assert cli.main(_files(tmp_path) + ["--max-loss-growth", bad]) == 2
         assert "--max-loss-growth: expected a number > 1" in capsys.readouterr().err
+
+
+def test_a_first_minibatch_fitted_exactly_is_no_reference_and_the_message_names_the_option(tmp_path, capsys):
+    """Resumed at the exact weights, the first minibatch (epoch 1's, seed 0) exact and the rest
+    with outliers of size 1e3: the first step's loss 0 does not set the limit (before: stopped at
+    step 2, "grew from 0"); at lr=1.1 the run still diverges, measured from the largest of the first
+    10 steps' losses, and the message names the command's option."""
+    (tmp_path / "model.py").write_text(MODEL)
+    rng = np.random.default_rng(0)
+    X, wt = rng.normal(size=(200, 3)), np.array([1.0, -2.0, 0.5])
+    noise = 1e3 * np.random.default_rng(1).normal(size=200)
+    noise[np.random.default_rng(0).permutation(200)[:20]] = 0
+    np.savez(tmp_path / "d.npz", x=X, y=X @ wt + noise)
+    save(tmp_path / "start.npz", {"w": wt}, None, seed=0, samples=200)
+    ck = tmp_path / "ck.npz"
+    assert cli.main(["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--epochs", "60",
+                     "--batch-size", "20", "--no-progress", "--dtype", "float64",
+                     "--resume", str(tmp_path / "start.npz"), "--checkpoint", str(ck)]) == 1
+    line, = [l for l in capsys.readouterr().err.splitlines() if "training diverged" in l]
+    step = int(line.split("training diverged at step ")[1].split()[0])
+    assert step > 10, line
+    assert "(the largest of the first 10 steps')" in line and "more than 1e4 times it (the square root of " \
+        "--max-loss-growth, as the first step's loss, 0, is far below it)" in line, line
+    assert np.array_equal(load(ck).values["w"], wt)           # the lowest loss, 0: the starting weights

@@ -64,6 +64,33 @@ def test_a_healthy_run_is_not_stopped():
     assert len(bouncing.epochs) == 60 and max(bouncing.loss) > 10 * min(bouncing.loss)
 
 
+def test_a_first_minibatch_fitted_exactly_does_not_stop_a_run_with_outliers():
+    """A regression started at its exact weights, its first minibatch exact and the rest carrying
+    outliers of size 1e3: the first step's loss is 0, the next 3e5. Before: stopped at step 2 ("grew
+    from 0 ... to 3.3e5", past 1e8 times the 1e-3 floor); the limit is now also at least 1e4 (the
+    square root of 1e8) times the largest loss of the first 10 steps."""
+    wt = np.array([1.0, -2.0, 0.5])
+    noise = 1e3 * np.random.default_rng(1).normal(size=180)
+    data = {"x": X, "y": X @ wt + np.concatenate([np.zeros(20), noise])}
+    h = sg.train(_program(0.01), data, epochs=3, batch_size=20, shuffle=False, progress=False,
+                 values={"w": wt.copy()})
+    assert len(h.epochs) == 3 and len(h.loss) == 30
+    assert h.loss[0] < 1e-20 and max(h.loss[1:]) > 1e5 * 1e-3 * 1e3    # past the old limit (1e5)
+    # independent of train: the first step's loss at the exact weights is 0, the second's the
+    # second minibatch's mean squared outlier (one SGD step on an exact fit moves nothing)
+    assert np.isclose(h.loss[1], np.mean(noise[:20] ** 2))
+    # ... while the same data at a rate that blows up is still stopped, its limit then the
+    # 1e4 times the early losses'
+    with pytest.raises(sg.TrainingDiverged) as caught:
+        sg.train(_program(1.1), data, epochs=60, batch_size=20, shuffle=False, progress=False,
+                 values={"w": wt.copy()})
+    e = caught.value
+    early = max(e.history.loss[:10])
+    assert e.loss > 1e4 * early and max(e.history.loss) <= 1e4 * early and e.step < 300
+    assert "largest of the first 10 steps'" in str(e) and "more than 1e4 times it" in str(e)
+    assert e.kept_loss == min(e.history.loss) and np.isfinite(e.values["w"]).all()
+
+
 @pytest.mark.parametrize("bad", [1, 0.5, -1e8, "1e8", True, float("inf"), float("nan")])
 def test_max_loss_growth_must_be_a_number_above_one(bad):
     with pytest.raises(TrainingArgumentError, match="max_loss_growth must be a number > 1"):
