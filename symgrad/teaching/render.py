@@ -780,6 +780,7 @@ def _map_standin():
     return _LATEX_STANDIN
 
 
+@functools.lru_cache(maxsize=4096)      # the name alone decides it; a long product repeats its names
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""

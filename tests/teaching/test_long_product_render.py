@@ -42,3 +42,18 @@ def test_a_60_factor_product_renders_in_bounded_time():
     text = d.render("unicode")
     assert time.perf_counter() - t < 60          # a loose hang guard: about 1 s here, under load
     assert text.count("\n") > 3 * 60
+
+
+def test_a_long_products_latex_reads_each_word_name_once(monkeypatch):
+    # names that are words (cs231n's dout, num): LaTeX sets them \mathit{amp}_{3}, after asking
+    # whether the word is a Greek letter's name — once per name, not once per printed symbol
+    n = 30
+    amp = sp.symbols(f"amp0:{n}")
+    d = sg.derive(sp.Mul(*[sp.sin(s) for s in amp]), list(amp))
+    d.steps
+    calls = []
+    real = render_module._greek_name
+    monkeypatch.setattr(render_module, "_greek_name", lambda w: calls.append(w) or real(w))
+    tex = d.render("latex")
+    assert r"\mathit{amp}_{17}" in tex
+    assert len(calls) <= 2 * n + 5, len(calls)
