@@ -20,6 +20,7 @@ Gradient:
 from __future__ import annotations
 
 import contextvars
+import functools
 import re
 import unicodedata
 
@@ -133,6 +134,8 @@ class TextPrinter(StrPrinter):
     _print_MatPartial = _print_TensorPartial = _print_Partial
 
     def _print(self, expr, **kwargs):
+        if type(expr) is sp.Symbol:             # most of a long product's factors: none of the forms below
+            return self._print_Symbol(expr)
         from ..frontend.tensor import Tensor
         if type(expr) is Tensor:                # γ, x̂ as the symbols of the same names print
             return self._print_Symbol(sp.Symbol(expr.name))
@@ -564,6 +567,8 @@ class UnicodePrinter(TextPrinter):
     def _print(self, expr, **kwargs):
         # the sigmoid of a matrix is σ(W·x + b) too, as the slides and the picture's σ node write it
         # (the matrix map prints itself by its function's name, which comes first)
+        if type(expr) is sp.Symbol:
+            return self._print_Symbol(expr)
         from ..frontend.functions import Map
         if isinstance(expr, Map):
             form = expr._call_form()
@@ -736,6 +741,7 @@ def pretty_symbol(name: str) -> str:
         pretty_use_unicode(before)
 
 
+@functools.lru_cache(maxsize=4096)      # a name's form depends on the name alone; a long product repeats them
 def _pretty_name(name: str) -> str:
     """A symbol's name in Unicode: Greek letters and accents drawn (beta_1 -> β₁, xhat -> x̂), a
     subscript of digits and index letters set as one (W1 -> W₁, x_ij -> xᵢⱼ), any other kept as
@@ -774,6 +780,7 @@ def _map_standin():
     return _LATEX_STANDIN
 
 
+@functools.lru_cache(maxsize=4096)      # the name alone decides it; a long product repeats its names
 def _word(name: str) -> str:
     """The word a symbol's name starts with when it is one of several letters that is no Greek
     letter's name (cs231n's num, invden, dout), else "": LaTeX sets it \\mathit, as one word."""
@@ -893,6 +900,8 @@ class TeachLatexPrinter(LatexPrinter):
     _print_MatPartial = _print_TensorPartial = _print_Partial
 
     def _print(self, expr, **kwargs):
+        if type(expr) is sp.Symbol:             # most of a long product's factors: none of the forms below
+            return self._print_Symbol(expr)
         from ..frontend.tensor import Reduce, Tensor, Variance
         if type(expr) is Tensor:                # \gamma, \hat{x}
             return self._print_Symbol(sp.Symbol(expr.name))

@@ -691,7 +691,11 @@ def _short(e, limit=SHORT_OPS) -> bool:
     expression as a tree, which a deep fan-out doubles at each level (a 6-level sin·cos chain spent
     20 of its 23 s here): a tree with more than `_TREE_PER_OP` nodes per operation allowed cannot be
     that short (every node but an atom is at least one operation, and no node has more than a few
-    atoms as its arguments), so it is cut off lazily before anything is counted."""
+    atoms as its arguments), so it is cut off lazily before anything is counted. A sum or product of
+    k terms has at least k − 1 operations (one fewer where `sign_inside` takes its −1 into a factor):
+    ∏_{j≠i} uⱼ of a 150-factor product is long without counting it (count_ops took 2 s over its steps)."""
+    if isinstance(e, (sp.Add, sp.Mul)) and len(e.args) > limit + 2:
+        return False
     if not _within(e, _TREE_PER_OP * (limit + 1)):
         return False
     try:
