@@ -3,7 +3,7 @@ torch's values and gradients at ±inf as well as at finite points.
 
 It is written in three pieces, whichever holds where:
 
-    (a + b)/2 + log 2      where a = b       (ties; both +inf or both −inf among them)
+    (a + b)/2 + log 2      where a = b       (ties, both +inf or both −inf among them; log 2 as a number)
     a + softplus(b − a)    where a > b
     b + softplus(a − b)    elsewhere
 
@@ -26,13 +26,17 @@ from . import tensor as T
 from .functions import softplus
 from .tensor_index import where
 
+# log 2 as a number: SymPy's log(2) in a where's branch printed as a Triton log of an integer (the
+# kernel failed, "numpy data itemsize (64 bits) exceeds ... int32")
+LOG_2 = sp.Float(sp.log(2).evalf(20), 17)
+
 
 def logaddexp(a, b):
     """log(eᵃ + eᵇ) of two SymPy expressions or two tensors of one shape (broadcast them first)."""
     if T.is_tensor_expr(a) or T.is_tensor_expr(b):
-        return where(sp.Eq(a, b), (a + b) / 2 + sp.log(2),
+        return where(sp.Eq(a, b), (a + b) / 2 + LOG_2,
                      where(a > b, a + softplus(b - a), b + softplus(a - b)))
-    return sp.Piecewise(((a + b) / 2 + sp.log(2), sp.Eq(a, b)),      # nested: symgrad lowers two pieces
+    return sp.Piecewise(((a + b) / 2 + LOG_2, sp.Eq(a, b)),      # nested: symgrad lowers two pieces
                         (sp.Piecewise((a + softplus(b - a), a > b), (b + softplus(a - b), True)), True))
 
 
