@@ -28,7 +28,7 @@ from .torch_activations import hardsigmoid, hardswish, logsigmoid
 from .torch_tensor_methods import ENTRYWISE_FORMULAS
 from .tensor_norms import norm as _norm
 from .tensor_layers import standardized
-from .functions import softplus
+from .log_add_exp import logaddexp as _logaddexp
 from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
@@ -148,14 +148,14 @@ def expm1(x):
 
 def logaddexp(a, b):
     """``jnp.logaddexp(a, b)``: log(eᵃ + eᵇ), entry by entry with broadcasting; its gradient is
-    (σ(a − b), σ(b − a)). Of tensors it is torch's ``a.logaddexp(b)``, a logsumexp over the pair: it
-    neither overflows nor loses the smaller term, and is b where a = −inf (−inf where both are);
-    of scalars a + softplus(b − a)."""
+    (σ(a − b), σ(b − a)). Of tensors it is torch's ``a.logaddexp(b)``; of scalars and tensors alike
+    `log_add_exp.logaddexp`: it neither overflows nor loses the smaller term, and has torch's values
+    and gradients at ±inf (b and (0, 1) where a = −inf, −inf where both are)."""
     a, b = as_expr(a, "a"), as_expr(b, "b")
     if T.is_tensor_expr(a) or T.is_tensor_expr(b):
         T.broadcast_shapes(T.shape_of(a), T.shape_of(b), names=[str(a), str(b)])
         return T.as_tensor(a).logaddexp(b)
-    return a + softplus(b - a)
+    return _logaddexp(a, b)
 
 
 def amax(x, axis=None, keepdims=False, *, dim=None, keepdim=None):

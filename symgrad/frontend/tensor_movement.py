@@ -217,5 +217,4 @@ class Full(TensorExpr):
         return f"full({fmt(self.shape)}, {printer._print(v)})"
 
 
-BY_LATER_MODULES.update(reshape=reshape, permute=permute, broadcast=broadcast,   # the methods x.reshape(...), ...
-                        concat=concat)                                    # x.logaddexp(y)
+BY_LATER_MODULES.update(reshape=reshape, permute=permute, broadcast=broadcast)   # the methods x.reshape(...), ...

@@ -11,7 +11,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
     x.maximum(y), x.minimum(y), x.log1p(), x.expm1(), x.sin(), x.cos(), x.erf(), x.sign()
     x.tan(), x.atan(), x.sinh(), x.cosh(), x.asinh(), x.log2(), x.log10(), x.exp2(), x.logit()
     x.lgamma(), x.digamma()                                SymPy's loggamma, digamma (probabilistic losses)
-    x.xlogy(y), x.logaddexp(y)                             0·log 0 = 0; log(eˣ + eʸ) stable (a logsumexp)
+    x.xlogy(y), x.logaddexp(y)                             0·log 0 = 0; log(eˣ + eʸ) stable, torch's at ±inf
     x.view_as(y), x.reshape_as(y), x.unflatten(d, sizes), x.movedim(s, d), x.narrow(d, start, n)
     x.flip(dims), x.tril(k), x.triu(k), x.index_select(d, idx), x.argmin(d)
     x.diagonal(offset, dim1, dim2), x.diag(), x.trace()    sg.diagonal, sg.diag, sg.trace (tensor_diagonal)
@@ -170,10 +170,9 @@ class TorchMethods:
         return tuple(self._later("broadcast")(v, shape) for v in (self, o))
 
     def logaddexp(self, other):
-        """torch's ``x.logaddexp(y)``: log(eˣ + eʸ) entry by entry, broadcast, as a logsumexp over the
-        pair (so it is finite where eˣ overflows, and −inf where both are −inf, as torch's)."""
-        pair = [v.reshape(1, *v.shape) for v in self._broadcast_pair(other)]
-        return self._later("logsumexp")(self._later("concat")(pair, 0), axis=0)
+        """torch's ``x.logaddexp(y)``: log(eˣ + eʸ) entry by entry, broadcast (`log_add_exp.logaddexp`:
+        finite where eˣ overflows, torch's values and gradients at ±inf)."""
+        return self._later("logaddexp")(*self._broadcast_pair(other))
 
     # -- shapes --------------------------------------------------------------------------------------
     def view_as(self, other):

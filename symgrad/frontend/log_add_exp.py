@@ -1,0 +1,43 @@
+"""log(eᵃ + eᵇ) entry by entry (`logaddexp`: ``jnp.logaddexp(a, b)``, torch's ``x.logaddexp(y)``), with
+torch's values and gradients at ±inf as well as at finite points.
+
+It is written in three pieces, whichever holds where:
+
+    (a + b)/2 + log 2      where a = b       (ties, both +inf or both −inf among them; log 2 as a number)
+    a + softplus(b − a)    where a > b
+    b + softplus(a − b)    elsewhere
+
+so the softplus reads a number ≤ 0 (no overflow at 800, the smaller term kept to the last bit) and
+the gradient is σ(a − b), σ(b − a): 1 and 0 at (+inf, 1), 0 and 1 at (−inf, 1), ½ and ½ at a
+finite tie. Two equal infinities give ±inf, and a NaN gradient as torch's (the pieces not taken
+read inf − inf). Written as a logsumexp of the pair (the eleventh session) its softmax read
+e^(inf − inf) at (+inf, 1); written a + softplus(b − a) for scalars, −inf + inf at a = −inf.
+
+>>> import sympy as sp, symgrad as sg
+>>> a, b = sp.symbols("a b", real=True)
+>>> [float(sg.numeric(logaddexp(a, b), {a: u, b: 1.0})) for u in (-float("inf"), float("inf"), 1.0)]
+[1.0, inf, 1.6931471805599454]
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from . import tensor as T
+from .functions import softplus
+from .tensor_index import where
+
+# log 2 as a number: SymPy's log(2) in a where's branch printed as a Triton log of an integer (the
+# kernel failed, "numpy data itemsize (64 bits) exceeds ... int32")
+LOG_2 = sp.Float(sp.log(2).evalf(20), 17)
+
+
+def logaddexp(a, b):
+    """log(eᵃ + eᵇ) of two SymPy expressions or two tensors of one shape (broadcast them first)."""
+    if T.is_tensor_expr(a) or T.is_tensor_expr(b):
+        return where(sp.Eq(a, b), (a + b) / 2 + LOG_2,
+                     where(a > b, a + softplus(b - a), b + softplus(a - b)))
+    return sp.Piecewise(((a + b) / 2 + LOG_2, sp.Eq(a, b)),      # nested: symgrad lowers two pieces
+                        (sp.Piecewise((a + softplus(b - a), a > b), (b + softplus(a - b), True)), True))
+
+
+T.BY_LATER_MODULES["logaddexp"] = logaddexp          # torch's x.logaddexp(y), after its broadcast
