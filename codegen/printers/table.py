@@ -24,8 +24,16 @@ class FunctionTable:
             setattr(cls, f"_print_{name}", FunctionTable._print_Function)
 
     def _print_Function(self, expr):
+        constant = self._constant_function(expr)
+        if constant is not None:
+            return constant
         form = self.FUNCTIONS.get(type(expr).__name__)
         return form(self, *expr.args) if form is not None else self._print_unlisted(expr)
+
+    def _constant_function(self, expr):
+        """A function of numbers only (``log(2)``) as the printer writes it: None keeps the table's
+        form, which NumPy's ufuncs evaluate on a Python int as well."""
+        return None
 
     def _print_unlisted(self, expr):
         return super()._print_Function(expr)

@@ -118,6 +118,12 @@ class TritonPrinter(FunctionTable, PythonCodePrinter):
         a, b = (self._print(x) for x in expr.args)
         return f"tl.where({a} == {b}, 1.0, 0.0)"
 
+    def _constant_function(self, expr):
+        """``log(2)`` (logaddexp's tie), ``exp(3)``, ``erf(1)``: one float literal. ``tl.log(2)`` reads
+        the literal as an int32 tensor and fails (under the interpreter: "numpy data itemsize (64
+        bits) exceeds ... int32"), as ``tl.sqrt(2)`` does for a power (`_print_Pow`)."""
+        return repr(float(expr)) if expr.is_number and expr.is_real else None
+
     def _print_Float(self, expr):
         return repr(float(expr))
 
