@@ -11,6 +11,7 @@ import copy
 import os
 import random
 import signal
+import sys
 import threading
 
 import numpy as np
@@ -101,7 +102,7 @@ def test_sigint_at_random_moments_stops_at_a_step_boundary(program, default_sigi
     after the step the history reports, the caller's dict is untouched, no temporary file is left."""
     trajectories = {s: Trajectory(program, s) for s in range(3)}
     delays = random.Random(13)
-    outcomes = {"interrupted": 0, "before the loop": 0}
+    outcomes = {"interrupted": 0, "before the loop": 0, "lost by Python": 0}
     for trial in range(50):
         seed, delay = trial % 3, delays.uniform(0.0, 0.12)
         folder = tmp_path / f"trial{trial}"
@@ -109,6 +110,11 @@ def test_sigint_at_random_moments_stops_at_a_step_boundary(program, default_sigi
         ck = folder / "ck.npz"
         given = initial()
         timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
+        # A SIGINT before train installs its handler raises KeyboardInterrupt from Python's default
+        # one; if that lands inside a garbage collector's weakref callback, Python prints "Exception
+        # ignored" and drops it (CI saw it once under load): recorded here, never symgrad's doing.
+        lost, hook = [], sys.unraisablehook
+        sys.unraisablehook = lambda u: lost.append(u) if isinstance(u.exc_value, KeyboardInterrupt) else hook(u)
         try:
             timer.start()                     # inside the try: under load the signal can come
             h = run(program, seed, ck, values=given)     # before start() returns
@@ -118,8 +124,14 @@ def test_sigint_at_random_moments_stops_at_a_step_boundary(program, default_sigi
             assert not ck.exists()
             assert_at_step(given, None, trajectories[seed], 0)
             continue
+        finally:
+            sys.unraisablehook = hook
         timer.join()
         context = f"trial {trial}, seed {seed}, delay {delay:.3f}s: {h.message}"
+        if lost and not h.interrupted:        # Python dropped the KeyboardInterrupt before the loop
+            outcomes["lost by Python"] += 1
+            assert len(h.epochs) == 4000 and h.step == len(h.loss) and not h.message, context   # ran to its end
+            continue
         assert h.interrupted, context
         outcomes["interrupted"] += 1
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
