@@ -65,19 +65,29 @@ def matmul(a, b):
     return as_expr(a, "a") @ as_expr(b, "b")
 
 
+def _number_or_vectors(a, b, who):
+    """What ``dot`` and ``inner`` share: ``(a, b, result)`` with the result where either is a number
+    (a scalar times the other entry by entry) or both are vectors (Σ aᵢ·bᵢ), else None and the two
+    tensors for the caller's own rule."""
+    a, b = as_expr(a, "a"), as_expr(b, "b")
+    if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
+        return a, b, a * b
+    a, b = _t(a, who), _t(b, who)
+    if a.ndim == 0 or b.ndim == 0:
+        return a, b, a * b
+    if a.ndim == 1 and b.ndim == 1:
+        return a, b, T.sum(a * b)
+    return a, b, None
+
+
 def dot(a, b):
     """``jnp.dot(a, b)``: for vectors Σ aᵢ·bᵢ, ``a @ b`` where b is a matrix or a vector (a of any
     rank), a scalar times either entry by entry. NumPy's dot by a b of three axes or more (the last
     axis of a with the second-to-last of b, every other axis of both kept) is refused, naming ``a @ b``
     and ``sg.einsum``."""
-    a, b = as_expr(a, "a"), as_expr(b, "b")
-    if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
-        return a * b
-    a, b = _t(a, "dot"), _t(b, "dot")
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if a.ndim == 1 and b.ndim == 1:
-        return T.sum(a * b)
+    a, b, done = _number_or_vectors(a, b, "dot")
+    if done is not None:
+        return done
     if b.ndim <= 2:                       # a's last axis against b's only (or first) one: a @ b
         return a @ b
     raise UnsupportedError(f"dot of {a} {tuple(a.shape)} and {b} {tuple(b.shape)}: NumPy's dot of arrays of "
@@ -95,14 +105,9 @@ def vdot(a, b):
 def inner(a, b):
     """``jnp.inner(a, b)``: Σ over the last axes of both, the other axes of a then those of b; with
     a number, the product."""
-    a, b = as_expr(a, "a"), as_expr(b, "b")
-    if not (T.is_tensor_expr(a) and T.is_tensor_expr(b)):
-        return a * b
-    a, b = _t(a, "inner"), _t(b, "inner")
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if a.ndim == 1 and b.ndim == 1:
-        return T.sum(a * b)
+    a, b, done = _number_or_vectors(a, b, "inner")
+    if done is not None:
+        return done
     a = T.reshape(a, tuple(a.shape[:-1]) + (1,) * (b.ndim - 1) + (a.shape[-1],))
     return T.sum(a * b, axis=-1)
 
