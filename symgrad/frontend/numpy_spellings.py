@@ -33,7 +33,7 @@ from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
            "concatenate", "hstack", "vstack", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
-           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh", "hard_sigmoid", "hard_swish", "soft_sign",
+           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "rsqrt", "log_sigmoid", "swish", "hard_tanh", "hard_sigmoid", "hard_swish", "soft_sign",
            "standardize"]
 
 # jax.nn's names of symgrad's activations (the same functions)
@@ -184,6 +184,12 @@ def exp2(x):
 def log2(x):
     """``jnp.log2(x)``: log(x)/log(2), entry by entry."""
     return _entrywise(x, ENTRYWISE_FORMULAS["log2"])
+
+
+def rsqrt(x):
+    """``torch.rsqrt(x)`` / ``jax.lax.rsqrt(x)``: 1/√x, entry by entry (Llama's RMSNorm,
+    ``h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)``); ``x.rsqrt()`` of a tensor is the same."""
+    return _entrywise(x, lambda a: 1 / sp.sqrt(a))
 
 
 def log10(x):

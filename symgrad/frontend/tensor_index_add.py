@@ -17,7 +17,8 @@ from __future__ import annotations
 import sympy as sp
 
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
-from .tensor_expr import BY_LATER_MODULES, as_expr, dims_equal, fmt, _integer_of, is_tensor_expr, normalize_axis, \
+from .keywords import check_keywords
+from .tensor_expr import BY_LATER_MODULES, as_expr, dims_equal, fmt, _dim, _integer_of, is_tensor_expr, normalize_axis, \
     _tensor_arg
 from .tensor_index import ScatterAdd
 from .tensor_movement import BroadcastTo, Full, Reshape
@@ -45,6 +46,27 @@ def index_add(x, dim, index, source, *, alpha=1):
     # into a buffer of zeros (torch.zeros(n, D).index_add_(...), x.new_zeros): the sum alone, so that a
     # derivation reads scatter_add(m, dst, ...) rather than zeros((n, D)) + scatter_add(...)
     return added if isinstance(x, Full) and x.args[0] == 0 else x + added
+
+
+def segment_sum(data, segment_ids, num_segments=None, **options):
+    """``jax.ops.segment_sum(data, segment_ids, num_segments)``: the rows of ``data`` summed by
+    segment, row i into segment ``segment_ids[i]`` (a graph layer's messages into their destination
+    nodes) — ``index_add(zeros((num_segments, ...)), 0, segment_ids, data)``. ``num_segments`` is
+    needed (a number or a size, N): symgrad cannot read the largest id off a declaration.
+    ``indices_are_sorted=`` and ``unique_are_sorted=`` change nothing (the sum is the same).
+
+    >>> import sympy as sp, symgrad as sg
+    >>> N, E = sp.symbols("N E", integer=True, positive=True)
+    >>> segment_sum(sg.tensor("m", (E, 3)), sg.tensor("dst", (E,), integer=True), N)
+    scatter_add(m, dst, axis=0, size=N)
+    """
+    check_keywords("segment_sum", options, ["indices_are_sorted", "unique_are_sorted", "mode", "bucket_size"])
+    if num_segments is None:
+        raise ArgumentError("segment_sum: give num_segments= (the number of segments, a number or a size "
+                            "such as N): a declaration has no values to read the largest id from")
+    data = _tensor_arg(data, "segment_sum")
+    zeros = Full(sp.S.Zero, sp.Tuple(*[_dim(d) for d in (num_segments,) + tuple(data.shape[1:])]))
+    return index_add(zeros, 0, segment_ids, data)
 
 
 def in_place_refusal(who, name):

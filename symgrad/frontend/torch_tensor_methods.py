@@ -26,6 +26,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
@@ -40,6 +41,24 @@ ENTRYWISE_FORMULAS = {
     "log10": lambda a: sp.log(a) / sp.log(10),
     "exp2": lambda a: sp.Integer(2) ** a,
 }
+
+
+def dtype_kind(a):
+    """'float', 'int' or 'bool' for a dtype — torch's (torch.float32, torch.long), NumPy's (np.float64,
+    np.dtype('int64')), Python's (float, int, bool) or a name ('float32') — and None for anything else
+    (a device, a tensor: ``x.to(y)`` by a tensor named "points" is no integer dtype)."""
+    if isinstance(a, bool) or a is None:
+        return None
+    if isinstance(a, type) and a in (bool, int, float):
+        name = a.__name__
+    elif type(a).__name__ == "dtype" or isinstance(a, (str, np.dtype)) or (isinstance(a, type)
+                                                                           and a.__module__ == "numpy"):
+        name = str(getattr(a, "name", None) or a)
+    else:
+        return None
+    name = name.replace("torch.", "").lower()
+    return ("bool" if "bool" in name else "int" if "int" in name or "long" in name else
+            "float" if any(w in name for w in ("float", "double", "half")) else None)
 
 
 def _entrywise(name: str, f, meaning: str = ""):
@@ -61,11 +80,15 @@ class TorchMethods:
 
     def to(self, *args, **kwargs):
         """torch's ``x.to(device)`` / ``x.to(torch.float32)``: a declaration has no device and one float
-        dtype (sg.compile's dtype=), so x itself; an integer dtype of a real tensor is refused as
-        ``.long()`` is (rounding has no gradient)."""
+        dtype (sg.compile's dtype=), so x itself, and an integer tensor made real (``.float()``, as
+        torch's); an integer dtype of a real tensor is refused as ``.long()`` is (rounding has no
+        gradient)."""
         for a in list(args) + list(kwargs.values()):
-            if any(w in str(a) for w in ("int", "long", "bool")):
+            kind = dtype_kind(a)
+            if kind in ("int", "bool"):
                 return self.long()
+            if kind == "float":
+                return self.float()
         return self
 
     def type_as(self, other):
