@@ -60,6 +60,7 @@ from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, line
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
+from .frontend.einops_patterns import rearrange, reduce  # noqa: A004 - einops' (sg.repeat takes its patterns)
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout, dropout1d, dropout2d, dropout3d
 from .frontend.stop_gradient import stop_gradient
@@ -144,7 +145,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "index_add", "segment_sum", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
+    "take_along_axis", "embedding", "index_add", "segment_sum", "rearrange", "reduce", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
