@@ -30,13 +30,15 @@ def derive_once(n: int, memo: bool):
     sp.core.cache.clear_cache()
     xs = sp.symbols(f"x0:{n}", real=True)
     f = sp.Mul(*[sp.sin(x) for x in xs])
-    kept = to_sympy.eqn_to_sympy
+    kept, convert = to_sympy.eqn_to_sympy, to_sympy._eqn_to_sympy
     calls = [0]
 
-    def counted(graph, eqn, args):
+    def counted(graph, eqn, args):                      # the conversions themselves
         calls[0] += 1
-        return (kept if memo else _without_memo)(graph, eqn, args)
-    to_sympy.eqn_to_sympy = local_rules.eqn_to_sympy = counted
+        return convert(graph, eqn, args)
+    to_sympy._eqn_to_sympy = counted
+    if not memo:
+        to_sympy.eqn_to_sympy = local_rules.eqn_to_sympy = _without_memo
     try:
         t0 = time.process_time()
         d = sg.derive(f, list(xs))
@@ -44,6 +46,7 @@ def derive_once(n: int, memo: bool):
         took = time.process_time() - t0
     finally:
         to_sympy.eqn_to_sympy = local_rules.eqn_to_sympy = kept
+        to_sympy._eqn_to_sympy = convert
     return took, text, calls[0]
 
 
@@ -54,7 +57,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     print(f"# long product derive — {time.strftime('%Y-%m-%d')} — {platform.machine()}, "
           f"Python {platform.python_version()}, SymPy {sp.__version__}; CPU seconds")
-    print("| round | with memo s | without s | with / without | to_sympy calls with / without |")
+    derive_once(8, True)                                # warm: imports, SymPy's and lambdify's caches
+    print("| round | with memo s | without s | with / without | conversions with / without |")
     print("|---|---|---|---|---|")
     ratios = []
     for r in range(args.rounds):
