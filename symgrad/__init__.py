@@ -40,7 +40,7 @@ from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, full_like, ones, ones_like, swapaxes, tril, triu, zeros, zeros_like
 from .frontend.tensor_arange import arange
-from .frontend.tensor_index_add import index_add, segment_sum
+from .frontend.tensor_index_add import bincount, index_add, segment_sum
 from .frontend import tensor_scatter as _tensor_scatter  # noqa: F401 - registers x.scatter (torch's)
 from .frontend.grid_sample import affine_grid, grid_sample
 from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
@@ -145,7 +145,7 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "index_add", "segment_sum", "rearrange", "reduce", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
+    "take_along_axis", "embedding", "index_add", "segment_sum", "bincount", "rearrange", "reduce", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",

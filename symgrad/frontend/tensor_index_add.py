@@ -69,6 +69,59 @@ def segment_sum(data, segment_ids, num_segments=None, **options):
     return index_add(zeros, 0, segment_ids, data)
 
 
+def _counts(ids, n):
+    """How many times each of 0 … n − 1 appears in the 1-D integer ``ids``: a real tensor of shape (n,)."""
+    ones = Full(sp.S.One, sp.Tuple(ids.shape[0]))
+    return index_add(Full(sp.S.Zero, sp.Tuple(_dim(n))), 0, ids, ones)
+
+
+def bincount(input, weights=None, minlength=None):
+    """torch's ``torch.bincount(ids, weights=None, minlength=n)`` / ``ids.bincount(minlength=n)``: how
+    many times each id 0 … n − 1 appears (a graph's degrees, ``torch.bincount(dst, minlength=N)``), or
+    the sum of ``weights`` at each. ``minlength`` is the length and is needed (a declaration has no
+    ids to read the largest from); the counts are a real tensor of whole numbers (torch's are int64:
+    here they are for arithmetic, not labels)."""
+    ids = as_expr(input)
+    if not (is_tensor_expr(ids) and _integer_of(ids) and ids.ndim == 1):
+        raise IntegerTensorError(f"bincount: the ids must be a 1-D integer tensor, got {input}")
+    if minlength is None:
+        raise ArgumentError("bincount: give minlength= (the number of bins, a number or a size such as N): a "
+                            "declaration has no values to read the largest id from")
+    if weights is None:
+        return _counts(ids, minlength)
+    return index_add(Full(sp.S.Zero, sp.Tuple(_dim(minlength))), 0, ids, _tensor_arg(weights, "bincount"))
+
+
+def index_reduce(x, dim, index, source, reduce, *, include_self=True):
+    """torch's ``x.index_reduce(dim, ids, source, reduce, include_self=True)`` for ``reduce`` "mean" (a
+    graph layer's mean aggregation, ``torch.zeros(N, D).index_reduce(0, dst, msg, "mean",
+    include_self=False)``) — torch's "prod", "amax", "amin" are refused — and, as
+    ``x.scatter_reduce``'s, "sum". Where no id falls, x's own entry; include_self=True counts it in."""
+    x = _tensor_arg(x, "index_reduce")
+    if reduce not in ("sum", "mean"):
+        raise ArgumentError(f"index_reduce / scatter_reduce: reduce={reduce!r} is not supported; 'sum' and 'mean' "
+                            f"are (a max over each node's messages: sg.where masks and x.max(axis=...))")
+    ax = normalize_axis(dim, x.ndim, "index_reduce", x)
+    sums = index_add(Full(sp.S.Zero, sp.Tuple(*x.shape)), ax, index, source)
+    counts = _counts(as_expr(index), x.shape[ax]).reshape(*[x.shape[ax] if k == ax else 1 for k in range(x.ndim)])
+    if include_self:
+        return x + sums if reduce == "sum" else (x + sums) / (1 + counts)
+    hit = counts > 0
+    return BY_LATER_MODULES["where"](hit, sums if reduce == "sum" else
+                                     sums / BY_LATER_MODULES["maximum"](counts, 1), x)
+
+
+def scatter_reduce(x, dim, index, src, reduce, *, include_self=True):
+    """torch's ``x.scatter_reduce(dim, index, src, reduce, include_self=True)`` with 1-D ids repeated
+    over the other axes (``dst.unsqueeze(-1).expand_as(msg)``), for "sum" and "mean": `index_reduce`."""
+    x, src = _tensor_arg(x, "scatter_reduce"), _tensor_arg(src, "scatter_reduce")
+    ax = normalize_axis(dim, x.ndim, "scatter_reduce", x)
+    ids = _ids_along(index, ax, x.ndim)
+    if ids is None or as_expr(index).shape != src.shape:
+        raise scatter_add_refusal(x)
+    return index_reduce(x, ax, ids, src, reduce, include_self=include_self)
+
+
 def in_place_refusal(who, name):
     """The error for torch's in-place ``x.{name}_(...)``: a declaration is not changed in place."""
     also = f", or sg.{name}(...)" if name == "index_add" else ""
@@ -111,4 +164,5 @@ def scatter_add_refusal(who):
                          f"write {who}.index_add(dim, dst, src) or sg.index_add({who}, dim, dst, src) with the 1-D dst")
 
 
-BY_LATER_MODULES.update(index_add=index_add, in_place_refusal=in_place_refusal, scatter_add=scatter_add)
+BY_LATER_MODULES.update(index_add=index_add, in_place_refusal=in_place_refusal, scatter_add=scatter_add,
+                        index_reduce=index_reduce, scatter_reduce=scatter_reduce, bincount=bincount)

@@ -288,6 +288,26 @@ class TorchMethods:
         `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
         return self._later("scatter_add")(self, dim, index, src)
 
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """torch's ``x.index_reduce(dim, ids, source, "mean", include_self=)``:
+        `symgrad.frontend.tensor_index_add.index_reduce`."""
+        return self._later("index_reduce")(self, dim, index, source, reduce, include_self=include_self)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """torch's ``x.scatter_reduce(dim, index, src, "sum" | "mean", include_self=)`` with 1-D ids
+        repeated over the other axes: `symgrad.frontend.tensor_index_add.scatter_reduce`."""
+        return self._later("scatter_reduce")(self, dim, index, src, reduce, include_self=include_self)
+
+    def bincount(self, weights=None, minlength=None):
+        """torch's ``ids.bincount(minlength=n)``: `symgrad.frontend.tensor_index_add.bincount`."""
+        return self._later("bincount")(self, weights, minlength)
+
+    def index_reduce_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "index_reduce")
+
+    def scatter_reduce_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "scatter_reduce")
+
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         """torch's ``x.scatter(dim, index, src)``: `symgrad.frontend.tensor_scatter.scatter`."""
         return self._later("scatter")(self, dim, index, src, value=value, reduce=reduce)
