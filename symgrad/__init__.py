@@ -53,7 +53,7 @@ from .frontend.tensor_products import cumprod, prod
 from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, dot, expand_dims, expm1, inner,
                                        linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
                                        square, squeeze, tile, transpose, vdot)
-from .frontend.numpy_spellings import exp2, hstack, log2, log10, negative, ravel, rsqrt, vstack
+from .frontend.numpy_spellings import chunk, exp2, hstack, log2, log10, negative, ravel, rsqrt, vstack
 from .frontend.numpy_spellings import (hard_sigmoid, hard_swish, hard_tanh, log_sigmoid, soft_sign,  # jax.nn's
                                        standardize, swish)
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
@@ -149,7 +149,7 @@ __all__ = [
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
-    "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "rsqrt", "logaddexp", "concatenate",
+    "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "rsqrt", "chunk", "logaddexp", "concatenate",
     "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
     "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh",
     "hard_sigmoid", "hard_swish", "soft_sign", "standardize", "linear", "layer_norm", "rms_norm",

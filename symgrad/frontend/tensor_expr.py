@@ -1187,3 +1187,20 @@ def matmul(a, b):
 # what TorchMethods (torch_tensor_methods.py, which imports no front-end module) calls from here
 BY_LATER_MODULES.update(as_tensor=as_tensor, as_expr=as_expr, elementwise=elementwise, shape_of=shape_of,
                         normalize_axis=normalize_axis, binary=_binary, broadcast_shapes=broadcast_shapes)
+
+
+def _in_place(name):
+    """torch's in-place ``x.name_(...)``: refused, naming ``x.name(...)`` (it was "no attribute 'name_'")."""
+    def method(self, *args, **kwargs):
+        raise BY_LATER_MODULES["in_place_refusal"](self, name)
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"torch's in-place ``x.{name}_(...)``: refused; write ``x = x.{name}(...)``."
+    return method
+
+
+# (methods, not a __getattr__: SymPy probes missing attributes all the time, see sympy_node_methods)
+for _name in ("add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh",
+              "relu", "clamp", "clamp_min", "clamp_max", "masked_fill", "square", "reciprocal", "log1p", "expm1",
+              "sin", "cos", "floor", "ceil", "round", "t", "transpose", "unsqueeze", "squeeze", "tril", "triu"):
+    if hasattr(TensorExpr, _name) and not hasattr(TensorExpr, _name + "_"):
+        setattr(TensorExpr, _name + "_", _in_place(_name))

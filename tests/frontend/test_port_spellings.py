@@ -87,3 +87,22 @@ def test_segment_sum_as_jax():
     np.testing.assert_allclose(sg.numeric(g, {"m": M, "ids": I, "w": np.ones(3)}), tw.grad.numpy(), rtol=1e-12)
     with pytest.raises(sg.ArgumentError, match="num_segments"):
         sg.segment_sum(m, ids)
+
+
+@pytest.mark.parametrize("name", ["add_", "mul_", "masked_fill_", "clamp_", "relu_", "sigmoid_", "exp_", "transpose_"])
+def test_in_place_methods_are_refused_naming_the_one_to_write(name):
+    # scores.masked_fill_(mask, -inf), h.relu_(): "no attribute 'masked_fill_'" before
+    x = sg.tensor("x", (3, 4))
+    with pytest.raises(sg.ArgumentError, match=rf"x\.{name}\(\.\.\.\) changes x in place.*x\.{name[:-1]}\(\.\.\.\)"):
+        getattr(x, name)(x > 0, 0.0) if name == "masked_fill_" else getattr(x, name)(1)
+
+
+def test_torchs_chunk_and_split_as_functions():
+    x = sg.tensor("x", (2, 7))
+    X = RNG.normal(size=(2, 7))
+    for got, want in [(sg.chunk(x, 3, dim=1), torch.chunk(torch.tensor(X), 3, dim=1)),
+                      (sg.split(x, 3, dim=1), torch.split(torch.tensor(X), 3, dim=1))]:
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(sg.numeric(g, {"x": X}), w.numpy())
+    assert [p.shape for p in sg.split(x, [2, 5], axis=1)] == [(2, 2), (2, 3), (2, 2)]   # NumPy's, unchanged
