@@ -40,7 +40,7 @@ from .frontend.tensor_topk import topk
 from .frontend.tensor import std
 from .frontend.tensor_tri import cumsum, eye, full, full_like, ones, ones_like, swapaxes, tril, triu, zeros, zeros_like
 from .frontend.tensor_arange import arange
-from .frontend.tensor_index_add import index_add
+from .frontend.tensor_index_add import bincount, index_add, segment_sum
 from .frontend import tensor_scatter as _tensor_scatter  # noqa: F401 - registers x.scatter (torch's)
 from .frontend.grid_sample import affine_grid, grid_sample
 from .frontend.torch_functional import (bilinear, celu, channel_shuffle, flatten, hardshrink, hinge_embedding_loss, huber_loss,
@@ -53,13 +53,14 @@ from .frontend.tensor_products import cumprod, prod
 from .frontend.numpy_spellings import (amax, amin, broadcast_to, concatenate, dot, expand_dims, expm1, inner,
                                        linalg, log1p, logaddexp, matmul, moveaxis, outer, power, reshape, split,
                                        square, squeeze, tile, transpose, vdot)
-from .frontend.numpy_spellings import exp2, hstack, log2, log10, negative, ravel, vstack
+from .frontend.numpy_spellings import chunk, exp2, hstack, log2, log10, negative, ravel, rsqrt, vstack
 from .frontend.numpy_spellings import (hard_sigmoid, hard_swish, hard_tanh, log_sigmoid, soft_sign,  # jax.nn's
                                        standardize, swish)
 from .frontend.tensor_layers import (group_norm, instance_norm, layer_norm, linear, rms_norm,
                                      scaled_dot_product_attention)
 from .frontend.torch_activations import glu, hardsigmoid, hardswish, logsigmoid, mish, prelu, relu6
 from .frontend.tensor_shapes import pixel_shuffle, repeat, repeat_interleave, roll, unfold
+from .frontend.einops_patterns import rearrange, reduce  # noqa: A004 - einops' (sg.repeat takes its patterns)
 from .frontend.layers import MLP, dense, mlp
 from .frontend.masks import dropout, dropout1d, dropout2d, dropout3d
 from .frontend.stop_gradient import stop_gradient
@@ -144,11 +145,11 @@ __all__ = [
     "gaussian_nll_loss", "poisson_nll_loss",
     "check_backward", "BackwardError", "FunctionForwardError",
     "tensor", "as_tensor", "mean", "max", "min", "var", "concat", "stack", "where", "one_hot", "take",
-    "take_along_axis", "embedding", "index_add", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
+    "take_along_axis", "embedding", "index_add", "segment_sum", "bincount", "rearrange", "reduce", "broadcast", "tril", "triu", "ones", "zeros", "eye", "ones_like", "zeros_like", "full_like", "arange", "grid_sample", "affine_grid",
     "bilinear", "celu", "channel_shuffle", "flatten", "hardshrink", "hinge_embedding_loss", "huber_loss", "l1_loss", "mse_loss",
     "multi_margin_loss", "multilabel_soft_margin_loss", "pixel_unshuffle", "smooth_l1_loss", "soft_margin_loss",
     "softmin", "softshrink", "tanhshrink", "threshold", "full", "swapaxes", "einsum", "diag", "diagonal", "trace", "prod", "cumprod",
-    "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp", "concatenate",
+    "matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "rsqrt", "chunk", "logaddexp", "concatenate",
     "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze", "broadcast_to", "tile", "amax", "amin",
     "linalg", "exp2", "log2", "log10", "negative", "ravel", "hstack", "vstack", "log_sigmoid", "swish", "hard_tanh",
     "hard_sigmoid", "hard_swish", "soft_sign", "standardize", "linear", "layer_norm", "rms_norm",

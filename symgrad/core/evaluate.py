@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from . import rules as R
-from ..errors import ArgumentError, ShapeError, SymgradError, show_value
+from ..errors import ArgumentError, LabelRangeError, ShapeError, SymgradError, show_value
 from ..frontend.parse import as_expr
 from ..frontend.tensor import TensorExpr
 from .ir import Graph, Var, format_shape
@@ -87,7 +87,18 @@ def evaluate(graph: Graph, outs: Sequence[Var], values: Mapping, frozen: Mapping
             except TypeError:
                 _refuse_unbound_sizes(eqn, dims)
                 raise
+            except LabelRangeError as e:
+                raise LabelRangeError(f"{e}{_whose_labels(graph, eqn)}") from None
     return [env[v.id] for v in outs]
+
+
+def _whose_labels(graph: Graph, eqn) -> str:
+    """' — a value of y': the integer tensors given by the user that a label or an index of ``eqn``
+    is computed from (the error named one_hot or take, the IR's operations, not the labels)."""
+    names = sorted({str(e.params[0]) for e in graph.ancestors(list(eqn.inputs))
+                    if (e.prim is R.param_p or e.prim is R.input_p)
+                    and getattr(e.params[0], "is_integer_tensor", False)})
+    return f" — a value of {' or '.join(names)}" if names else ""
 
 
 def _refuse_unbound_sizes(eqn, dims) -> None:

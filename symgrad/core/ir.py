@@ -98,6 +98,9 @@ class Graph:
         self.producer: dict[int, Eqn] = {}   # var id -> the equation that defines it
         self._memo: dict[Any, Var] = {}
         self.policy = policy
+        # ids of (an equation, its arguments) -> (the equation, the arguments, the SymPy form):
+        # `to_sympy.eqn_to_sympy`'s memo, shared by every builder of this graph
+        self.sympy_forms: dict[tuple, tuple] = {}
 
     # -- building ---------------------------------------------------------------------------------
     def bind(self, prim: Primitive, inputs: Sequence[Var] = (), params: tuple = ()) -> Var:

@@ -43,6 +43,21 @@ class SympyBuilder:
 
 
 def eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
+    """The equation as a SymPy expression of ``args``, its inputs' forms. Remembered per graph for
+    the very equation and argument objects (held, so their ids stay theirs; a copy of the graph
+    that shares the memo adds other equation objects): sg.derive builds one gradient in the user's
+    symbols for ``gradients``, for the steps and for their rules, and each time SymPy's Mul of a
+    long product gathered and re-sorted its factors (150 factors: most of _ewise_to_sympy's time)."""
+    key = (id(eqn), *map(id, args))
+    hit = graph.sympy_forms.get(key)
+    if hit is not None and hit[0] is eqn and all(a is b for a, b in zip(hit[1], args)):
+        return hit[2]
+    out = _eqn_to_sympy(graph, eqn, args)
+    graph.sympy_forms[key] = (eqn, tuple(args), out)
+    return out
+
+
+def _eqn_to_sympy(graph: Graph, eqn, args) -> sp.Basic:
     # softmax(z) is exp(z - logsumexp(z)) in the IR; give it its name back.
     sm = R.softmax_operands(graph, eqn)
     if sm is not None:

@@ -3,7 +3,7 @@ torch's values and gradients at ±inf as well as at finite points.
 
 It is written in three pieces, whichever holds where:
 
-    (a + b)/2 + log 2      where a = b       (ties, both +inf or both −inf among them; log 2 as a number)
+    (a + b)/2 + log 2      where a = b       (ties, both +inf or both −inf among them)
     a + softplus(b − a)    where a > b
     b + softplus(a − b)    elsewhere
 
@@ -26,9 +26,10 @@ from . import tensor as T
 from .functions import softplus
 from .tensor_index import where
 
-# log 2 as a number: SymPy's log(2) in a where's branch printed as a Triton log of an integer (the
-# kernel failed, "numpy data itemsize (64 bits) exceeds ... int32")
-LOG_2 = sp.Float(sp.log(2).evalf(20), 17)
+# SymPy's log(2), so that a derivation reads "log(2)" (it read 0.69314718055994531); the Triton
+# printer prints a function of numbers as one float literal since the twelfth session (a where's
+# branch with a Triton log of the integer 2 failed, "numpy data itemsize (64 bits) exceeds ... int32")
+LOG_2 = sp.log(2)
 
 
 def logaddexp(a, b):

@@ -33,7 +33,7 @@ from ..errors import ArgumentError, AxisError, UnsupportedError
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "square", "power", "log1p", "expm1", "logaddexp",
            "concatenate", "hstack", "vstack", "split", "reshape", "transpose", "moveaxis", "expand_dims", "squeeze",
-           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "log_sigmoid", "swish", "hard_tanh", "hard_sigmoid", "hard_swish", "soft_sign",
+           "broadcast_to", "tile", "amax", "amin", "linalg", "exp2", "log2", "log10", "negative", "ravel", "rsqrt", "chunk", "log_sigmoid", "swish", "hard_tanh", "hard_sigmoid", "hard_swish", "soft_sign",
            "standardize"]
 
 # jax.nn's names of symgrad's activations (the same functions)
@@ -186,6 +186,12 @@ def log2(x):
     return _entrywise(x, ENTRYWISE_FORMULAS["log2"])
 
 
+def rsqrt(x):
+    """``torch.rsqrt(x)`` / ``jax.lax.rsqrt(x)``: 1/√x, entry by entry (Llama's RMSNorm,
+    ``h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)``); ``x.rsqrt()`` of a tensor is the same."""
+    return _entrywise(x, lambda a: 1 / sp.sqrt(a))
+
+
 def log10(x):
     """``jnp.log10(x)``: log(x)/log(10), entry by entry."""
     return _entrywise(x, ENTRYWISE_FORMULAS["log10"])
@@ -223,9 +229,13 @@ def vstack(arrays):
     return T.concat([T.reshape(x, (1, -1)) if x.ndim <= 1 else x for x in xs], axis=0)
 
 
-def split(x, indices_or_sections, axis=0):
+def split(x, indices_or_sections, axis=0, *, dim=None):
     """``jnp.split(x, k, axis)``: k equal pieces (k must divide the axis, as NumPy asks), or
-    ``jnp.split(x, [i, j], axis)``: the pieces before i, from i to j, and from j on."""
+    ``jnp.split(x, [i, j], axis)``: the pieces before i, from i to j, and from j on. torch's
+    ``torch.split(x, size, dim=)`` means pieces *of* that size: given ``dim=`` it is torch's,
+    ``x.split(size, dim=)``."""
+    if dim is not None:
+        return T.as_tensor(x).split(indices_or_sections, dim=dim)
     x = _t(x, "split")
     ax = T.normalize_axis(axis, x.ndim, "split", x)
     n = x.shape[ax]
@@ -242,6 +252,11 @@ def split(x, indices_or_sections, axis=0):
     edges = [0] + [min(max(c + n if c < 0 else c, 0), n) for c in cuts] + [n]
     head = (slice(None),) * ax
     return [x[head + (slice(lo, max(lo, hi)),)] for lo, hi in zip(edges, edges[1:])]
+
+
+def chunk(x, chunks, dim=0):
+    """``torch.chunk(x, k, dim=0)``: ``x.chunk(k, dim)``, k pieces of size ⌈n/k⌉, the last shorter."""
+    return _t(x, "chunk").chunk(chunks, dim=dim)
 
 
 def reshape(x, shape, *more):

@@ -184,8 +184,9 @@ def as_expr(obj, what: str = "the expression", symbols: Mapping | Iterable = ())
             raise UnsafeInputError(f"{what}: bytes are not an expression; pass a str or a SymPy "
                                    f"expression")
         return parse_expr(obj, symbols=symbols, what=what)
-    if _is_arange(obj) and "arange" in _CONSTRUCTORS:   # torch.arange(4), np.arange(4): sg.arange(4)
-        return _CONSTRUCTORS["arange"][0]((len(obj),))      # (registered by tensor_arange.py)
+    progression = _arange_values(obj)    # torch.arange(4), np.arange(0, 8, 2): sg.arange(...)
+    if progression is not None and _ARANGE:
+        return _ARANGE[0](*progression)
     if _is_torch_tensor(obj):         # x * torch.ones(4): SymPy would fail on float() of it, unclearly
         shape = tuple(obj.shape)
         raise UnsupportedError(
@@ -209,16 +210,32 @@ def _is_torch_tensor(obj) -> bool:
             and obj.dim() > 0)
 
 
+_ARANGE: list = []          # sg.arange, registered by tensor_arange.py (which imports this module)
+
+
+def register_arange(arange) -> None:
+    """Make ``arange(start, stop, step)`` the reading of a constant array of whole numbers in steps."""
+    _ARANGE[:] = [arange]
+
+
 def _is_arange(obj) -> bool:
-    """A 1-D integer NumPy array or torch tensor holding 0, 1, …, n − 1 (``torch.arange(n)``): the
-    same values as ``sg.arange(n)``, so it is read as that (any other constant array is refused)."""
+    return _arange_values(obj) is not None
+
+
+def _arange_values(obj):
+    """(start, stop, step) of a 1-D integer NumPy array or torch tensor holding whole numbers in
+    steps (``torch.arange(n)``, ``torch.arange(0, Dh, 2)``, ``np.arange(5, 1, -1)``): the same
+    values as ``sg.arange(start, stop, step)``, so it is read as that; None for any other value
+    (another constant array is refused)."""
     if not (isinstance(obj, np.ndarray) or _is_torch_tensor(obj)) or obj.ndim != 1 or not len(obj):
-        return False
+        return None
     dtype = str(obj.dtype)
     if "int" not in dtype or len(obj) > 10**7:            # int64, uint8, torch.int64, ...
-        return False
+        return None
     values = obj.tolist()
-    return values == list(range(len(values)))
+    step = values[1] - values[0] if len(values) > 1 else 1
+    stop = values[0] + step * len(values)
+    return (values[0], stop, step) if step and values == list(range(values[0], stop, step)) else None
 
 
 def _holds_text(obj, depth=0) -> bool:

@@ -26,8 +26,10 @@ import sympy as sp
 
 from ..errors import ArgumentError, ShapeError
 from . import tensor as T
+from .parse import register_arange as _register_arange
 from .parse import register_tensor_constructor as _register_constructor
 from .tensor_tri import eye, ones, tril
+from .torch_tensor_methods import dtype_kind
 
 __all__ = ["Arange", "arange"]
 
@@ -59,26 +61,70 @@ class Arange(T.TensorExpr):
         return rf"\operatorname{{arange}}\left({printer._print(self.n)}\right)"
 
 
-def arange(start, stop=None, step=None):
-    """np.arange(n) / torch.arange(n): the integer tensor 0 … n − 1, n a positive integer or a size
-    of the declaration (N). ``arange(0, n)`` and ``arange(0, n, 1)`` are the same; other starts and
-    steps are refused (labels and positions start at 0)."""
+def _whole(v) -> bool:
+    return isinstance(v, (int, np.integer, sp.Integer)) and not isinstance(v, bool)
+
+
+def arange(start=None, stop=None, step=None, *, end=None, dtype=None, device=None):
+    """np.arange / torch.arange: ``arange(n)`` is the integer tensor 0 … n − 1, n a positive integer
+    or a size of the declaration (N). ``arange(start, stop, step)`` of whole numbers is
+    ``arange(count) * step + start``, count = ⌈(stop − start)/step⌉, as NumPy counts them
+    (rotary embeddings' ``torch.arange(0, Dh, 2) / Dh``; ``torch.arange(N, 2 * N)``: a symbolic
+    stop with step 1). Fractional values are refused (no integer tensor holds them). torch's
+    keywords: ``end=`` is stop, a float ``dtype=`` makes it real (``.float()``; guided diffusion's
+    ``th.arange(start=0, end=half, dtype=th.float32)``), ``device=`` changes nothing (a declaration
+    has no device).
+
+    >>> arange(0, 8, 2), arange(3, 0, -1), arange(start=0, end=3, dtype="float32")
+    (2*arange(4), 3 - arange(3), 1.0*arange(3))
+    """
+    if end is not None:
+        if stop is not None:
+            raise ArgumentError(f"arange: give the end once, stop={stop} (NumPy's) or end={end} (torch's)")
+        stop = end
     if stop is None:
+        if start is None:
+            raise ArgumentError("arange() needs its end: arange(n), arange(start, end) or arange(start, end, step)")
         start, stop = 0, start
+    start = 0 if start is None else start
+    kind = dtype_kind(dtype) if dtype is not None else "int"
+    if kind not in ("int", "float"):
+        raise ArgumentError(f"arange: dtype={dtype} — symgrad's arange is whole numbers (an integer tensor) "
+                            f"or, with a float dtype, those numbers as reals")
+    values = _arange(start, stop, step)
+    return values.float() if kind == "float" else values
+
+
+def _arange(start, stop, step):
+    step = 1 if step is None else step
     for what, v in (("start", start), ("step", step)):
-        if v is not None and not (isinstance(v, (int, np.integer, sp.Integer)) and not isinstance(v, bool)
-                                  and int(v) == (0 if what == "start" else 1)):
-            raise ArgumentError(f"arange: {what}={v!r} — sg.arange(n) is the labels or positions 0 … n − 1 "
-                                f"(start 0, step 1); other values: take a slice of them "
-                                f"(sg.arange(n)[k:], a step in the slice) or declare an integer input "
-                                f"(sg.tensor(name, shape, integer=True))")
+        if not _whole(v) and not (what == "start" and isinstance(v, sp.Expr) and not T.is_tensor_expr(v)
+                                  and v.is_integer):
+            raise ArgumentError(f"arange: {what}={v!r} — sg.arange takes whole numbers (start and step "
+                                f"integers, stop an integer or an integer size N); for fractional "
+                                f"values scale it (sg.arange(n) * 0.5) or declare an input "
+                                f"(sg.tensor(name, shape))")
+    if int(step) == 0:
+        raise ArgumentError("arange: step=0 — the step must not be 0 (as NumPy's)")
     if isinstance(stop, bool) or T.is_tensor_expr(stop):
         raise ArgumentError(f"arange: n must be a positive integer or an integer size (N), got {stop!r}")
-    n = T.as_expr(stop, "arange's n")
-    if not (n.is_Integer and n > 0) and not (n.free_symbols and n.is_integer and n.is_positive):
-        raise ArgumentError(f"arange: n must be a positive integer or a positive integer size "
-                            f"(sp.Symbol('N', integer=True, positive=True)), got {stop!r}")
-    return Arange(n)
+    start, stop, step = sp.sympify(start), T.as_expr(stop, "arange's stop"), int(step)
+    if stop.is_number and not stop.is_Integer:
+        raise ArgumentError(f"arange: stop={stop} — sg.arange takes whole numbers; for fractional values "
+                            f"scale it (sg.arange(n) * 0.5) or declare an input (sg.tensor(name, shape))")
+    call = f"arange({stop})" if start == 0 and step == 1 else f"arange({start}, {stop}, {step})"
+    count = stop - start
+    if count.is_Integer:
+        count = sp.Integer(-(-int(count) // step))      # ⌈(stop − start)/step⌉, as NumPy counts
+    elif step != 1:
+        raise ArgumentError(f"arange: a symbolic stop ({stop}) takes step 1, got step={step}: the count "
+                            f"⌈({stop} − {start})/{step}⌉ is no size; write sg.arange({stop})[{start}::{step}]")
+    if not (count.is_Integer and count > 0) and not (count.free_symbols and count.is_integer
+                                                     and count.is_positive):
+        raise ArgumentError(f"arange: {call} holds {count} values; a tensor needs at least one, and a "
+                            f"symbolic count a positive integer size (sp.Symbol('N', integer=True, "
+                            f"positive=True))")
+    return Arange(count) if start == 0 and step == 1 else Arange(count) * step + start
 
 
 def arange_axis(idx):
@@ -153,4 +199,5 @@ def _text_eye(shape):
 
 
 _register_constructor("arange", _text_arange)
+_register_arange(arange)
 _register_constructor("eye", _text_eye)

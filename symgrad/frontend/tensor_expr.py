@@ -21,7 +21,7 @@ from sympy.tensor.array.expressions import ArraySymbol
 
 from .array_refusal import numpy_array_refusal   # a NumPy array in a declaration
 from .keywords import TORCH_SPELLINGS, check_flag, check_keywords, keywords   # x.max(dim=1): an error that names axis=
-from .parse import as_expr             # user text is parsed, never evaluated
+from .parse import _arange_values, as_expr     # user text is parsed, never evaluated
 from .torch_tensor_methods import TorchMethods   # x.clone(), x.add(y), x.movedim(...): other spellings
 from ..errors import (ArgumentError, AxisError, BroadcastError, IntegerTensorError, MixedArrayError,
                       ReshapeError, ShapeError, UnsupportedError)
@@ -873,7 +873,8 @@ class TensorExpr(TorchMethods, Expr):
         # or 0-d array is a number, and the operator is ours, as before the hook existed
         op = _NUMPY_OPERATORS.get(ufunc.__name__)
         if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
-            a, b = (v.item() if isinstance(v, (np.generic, np.ndarray)) and np.ndim(v) == 0 else v
+            a, b = (v.item() if isinstance(v, (np.generic, np.ndarray)) and np.ndim(v) == 0
+                    else as_expr(v) if _arange_values(v) is not None else v     # np.arange(3) + x
                     for v in inputs)
             if not isinstance(a, np.ndarray) and not isinstance(b, np.ndarray):
                 return op(a, b)
@@ -1054,6 +1055,8 @@ class plain_algebra:
 
 
 def _binary(op, a, b, sym):
+    # np.arange(0, 8, 2) / torch.arange(T) of whole numbers in steps: sg.arange of them (same values)
+    a, b = (as_expr(v) if _arange_values(v) is not None else v for v in (a, b))
     for v in (a, b):                  # s + (1 - mask) * -1e9 with mask a NumPy array (or a SymPy one)
         if isinstance(v, np.ndarray) and v.ndim or isinstance(v, sp.NDimArray):
             raise numpy_array_refusal(v, f"'{sym}'")
@@ -1184,3 +1187,20 @@ def matmul(a, b):
 # what TorchMethods (torch_tensor_methods.py, which imports no front-end module) calls from here
 BY_LATER_MODULES.update(as_tensor=as_tensor, as_expr=as_expr, elementwise=elementwise, shape_of=shape_of,
                         normalize_axis=normalize_axis, binary=_binary, broadcast_shapes=broadcast_shapes)
+
+
+def _in_place(name):
+    """torch's in-place ``x.name_(...)``: refused, naming ``x.name(...)`` (it was "no attribute 'name_'")."""
+    def method(self, *args, **kwargs):
+        raise BY_LATER_MODULES["in_place_refusal"](self, name)
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"torch's in-place ``x.{name}_(...)``: refused; write ``x = x.{name}(...)``."
+    return method
+
+
+# (methods, not a __getattr__: SymPy probes missing attributes all the time, see sympy_node_methods)
+for _name in ("add", "sub", "mul", "div", "pow", "neg", "abs", "exp", "log", "sqrt", "rsqrt", "sigmoid", "tanh",
+              "relu", "clamp", "clamp_min", "clamp_max", "masked_fill", "square", "reciprocal", "log1p", "expm1",
+              "sin", "cos", "floor", "ceil", "round", "t", "transpose", "unsqueeze", "squeeze", "tril", "triu"):
+    if hasattr(TensorExpr, _name) and not hasattr(TensorExpr, _name + "_"):
+        setattr(TensorExpr, _name + "_", _in_place(_name))

@@ -21,6 +21,7 @@ import sympy as sp
 from sympy import Tuple
 
 from . import conv as C
+from .einops_patterns import repeat as einops_repeat
 from . import tensor as T
 from ..errors import ArgumentError, ShapeError
 
@@ -33,11 +34,18 @@ def _count(v, name, who):
     return int(v)
 
 
-def repeat(x, *sizes, axis=None, dim=None):
+def repeat(x, *sizes, axis=None, dim=None, **axes_lengths):
     """torch's ``x.repeat(*sizes)``: x tiled ``sizes[i]`` times along axis i (more sizes than axes
     add leading axes, as torch). NumPy's ``np.repeat(x, r, axis=)`` is another function (each entry
     r times in a row): given ``axis=`` (or ``dim=``) it is an `ArgumentError` naming
-    ``sg.repeat_interleave(x, r, dim=axis)``; NumPy's tiling, ``np.tile(x, reps)``, is `sg.tile`."""
+    ``sg.repeat_interleave(x, r, dim=axis)``; NumPy's tiling, ``np.tile(x, reps)``, is `sg.tile`.
+    Given a pattern, ``sg.repeat(k, "b h n d -> b (h r) n d", r=2)``, it is einops' repeat
+    (`symgrad.frontend.einops_patterns`)."""
+    if len(sizes) == 1 and isinstance(sizes[0], str):
+        return einops_repeat(x, sizes[0], **axes_lengths)
+    if axes_lengths:
+        raise ArgumentError(f"repeat: keywords {', '.join(axes_lengths)} are einops' axis sizes and come with "
+                            f"a pattern, sg.repeat(x, 'b h n d -> b (h r) n d', r=2); torch's x.repeat takes sizes")
     if axis is not None or dim is not None:
         d = axis if axis is not None else dim
         r = sizes[0] if len(sizes) == 1 else sizes

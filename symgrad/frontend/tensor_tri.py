@@ -78,18 +78,34 @@ def _tri(x, k, upper, who):
     return Tri(x, sp.Integer(int(k)), sp.true if upper else sp.false)
 
 
-def tril(x, k=0):
-    """np.tril(x, k) / torch.tril(x, k): x[..., i, j] where j ≤ i + k, 0 above (last two axes)."""
-    return _tri(x, k, False, "tril")
+def tril(x, k=0, *, diagonal=None):
+    """np.tril(x, k) / torch.tril(x, diagonal=k): x[..., i, j] where j ≤ i + k, 0 above (last two axes)."""
+    return _tri(x, _offset("tril", k, diagonal), False, "tril")
 
 
-def triu(x, k=0):
-    """np.triu(x, k) / torch.triu(x, k): x[..., i, j] where j ≥ i + k, 0 below (last two axes)."""
-    return _tri(x, k, True, "triu")
+def triu(x, k=0, *, diagonal=None):
+    """np.triu(x, k) / torch.triu(x, diagonal=k): x[..., i, j] where j ≥ i + k, 0 below (last two axes);
+    a causal mask as Llama writes it, ``torch.triu(torch.full((T, T), float("-inf")), diagonal=1)``."""
+    return _tri(x, _offset("triu", k, diagonal), True, "triu")
 
 
-def full(shape, value):
-    """np.full(shape, value): a constant tensor (``value`` a number or a scalar expression)."""
+def _offset(who, k, diagonal):
+    """The diagonal's offset, NumPy's k (also positional) or torch's diagonal=; both given is an error."""
+    if diagonal is None:
+        return k
+    if k != 0:
+        raise ArgumentError(f"{who}: give the offset once, k={k} (NumPy's) or diagonal={diagonal} (torch's)")
+    return diagonal
+
+
+def full(shape, value=None, *, fill_value=None, dtype=None, device=None):
+    """np.full(shape, value) / torch.full(size, fill_value): a constant tensor (``value`` a number or a
+    scalar expression). A float ``dtype`` is taken (one per program: sg.compile's dtype=); ``device=``
+    changes nothing."""
+    if (value is None) == (fill_value is None):
+        raise ArgumentError("full: give the value once, full(shape, value) (NumPy's fill_value= or torch's)")
+    value = fill_value if value is None else value
+    _size("full", (), shape, dtype)          # (an integer or bool dtype refused, as ones' is)
     if isinstance(shape, (int, np.integer, sp.Basic)) and not isinstance(shape, Tuple):
         shape = (shape,)
     shape = tuple(T._dim(d) for d in shape)

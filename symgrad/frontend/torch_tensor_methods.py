@@ -26,6 +26,7 @@ functions it calls are looked up at call time by ``self._later(name)`` (`BY_LATE
 """
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 
 from ..errors import ArgumentError, IntegerTensorError, ShapeError
@@ -40,6 +41,24 @@ ENTRYWISE_FORMULAS = {
     "log10": lambda a: sp.log(a) / sp.log(10),
     "exp2": lambda a: sp.Integer(2) ** a,
 }
+
+
+def dtype_kind(a):
+    """'float', 'int' or 'bool' for a dtype — torch's (torch.float32, torch.long), NumPy's (np.float64,
+    np.dtype('int64')), Python's (float, int, bool) or a name ('float32') — and None for anything else
+    (a device, a tensor: ``x.to(y)`` by a tensor named "points" is no integer dtype)."""
+    if isinstance(a, bool) or a is None:
+        return None
+    if isinstance(a, type) and a in (bool, int, float):
+        name = a.__name__
+    elif type(a).__name__ == "dtype" or isinstance(a, (str, np.dtype)) or (isinstance(a, type)
+                                                                           and a.__module__ == "numpy"):
+        name = str(getattr(a, "name", None) or a)
+    else:
+        return None
+    name = name.replace("torch.", "").lower()
+    return ("bool" if "bool" in name else "int" if "int" in name or "long" in name else
+            "float" if any(w in name for w in ("float", "double", "half")) else None)
 
 
 def _entrywise(name: str, f, meaning: str = ""):
@@ -61,11 +80,15 @@ class TorchMethods:
 
     def to(self, *args, **kwargs):
         """torch's ``x.to(device)`` / ``x.to(torch.float32)``: a declaration has no device and one float
-        dtype (sg.compile's dtype=), so x itself; an integer dtype of a real tensor is refused as
-        ``.long()`` is (rounding has no gradient)."""
+        dtype (sg.compile's dtype=), so x itself, and an integer tensor made real (``.float()``, as
+        torch's); an integer dtype of a real tensor is refused as ``.long()`` is (rounding has no
+        gradient)."""
         for a in list(args) + list(kwargs.values()):
-            if any(w in str(a) for w in ("int", "long", "bool")):
+            kind = dtype_kind(a)
+            if kind in ("int", "bool"):
                 return self.long()
+            if kind == "float":
+                return self.float()
         return self
 
     def type_as(self, other):
@@ -264,6 +287,26 @@ class TorchMethods:
         """torch's ``x.scatter_add(dim, index, src)`` with 1-D ids repeated over the other axes:
         `symgrad.frontend.tensor_index_add.scatter_add` (x.index_add(dim, ids, src))."""
         return self._later("scatter_add")(self, dim, index, src)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """torch's ``x.index_reduce(dim, ids, source, "mean", include_self=)``:
+        `symgrad.frontend.tensor_index_add.index_reduce`."""
+        return self._later("index_reduce")(self, dim, index, source, reduce, include_self=include_self)
+
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """torch's ``x.scatter_reduce(dim, index, src, "sum" | "mean", include_self=)`` with 1-D ids
+        repeated over the other axes: `symgrad.frontend.tensor_index_add.scatter_reduce`."""
+        return self._later("scatter_reduce")(self, dim, index, src, reduce, include_self=include_self)
+
+    def bincount(self, weights=None, minlength=None):
+        """torch's ``ids.bincount(minlength=n)``: `symgrad.frontend.tensor_index_add.bincount`."""
+        return self._later("bincount")(self, weights, minlength)
+
+    def index_reduce_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "index_reduce")
+
+    def scatter_reduce_(self, *args, **kwargs):
+        raise self._later("in_place_refusal")(self, "scatter_reduce")
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         """torch's ``x.scatter(dim, index, src)``: `symgrad.frontend.tensor_scatter.scatter`."""

@@ -39,3 +39,28 @@ def test_grad_of_a_long_product_is_quick_and_right():
         want = float(sp.diff(f, xs[k]).evalf(subs=at))
         got = float(sp.sympify(g[k]).evalf(subs=at))
         assert np.isclose(got, want, rtol=1e-10, atol=0), k
+
+
+def test_derive_converts_each_equation_once(monkeypatch):
+    # sg.derive builds the gradients in the user's symbols for .gradients, for the steps and for
+    # their rules: each rebuilt every partial's SymPy Mul (thirteenth session: the forms are
+    # remembered per graph). Same text as sympy.diff's partials; each (equation, arguments) once.
+    import symgrad.core.rules as R
+    seen, again, alive = set(), [], []
+    convert = R.ewise_p.to_sympy
+
+    def counted(args, params, shape):
+        alive.append(args)                      # (so that no id is reused while the test runs)
+        key = (params[0], tuple(map(id, args)))
+        if key in seen:
+            again.append(key)
+        seen.add(key)
+        return convert(args, params, shape)
+    monkeypatch.setattr(R.ewise_p, "to_sympy", counted)
+    xs = sp.symbols("x0:12", real=True)
+    f = sp.Mul(*[sp.sin(x) for x in xs])
+    d = sg.derive(f, list(xs))
+    text = str(d)
+    assert not again, f"{len(again)} conversions repeated"
+    assert all(sp.simplify(g - sp.diff(f, x)) == 0 for g, x in zip(d.gradients, xs))
+    assert "cos(x₅)·sin(x₀)" in text

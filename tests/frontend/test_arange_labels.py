@@ -86,10 +86,8 @@ def test_torch_and_numpy_arange_arrays_are_read_as_sg_arange():
 
 
 def test_arange_refuses_what_it_is_not():
-    with pytest.raises(sg.ArgumentError, match="start=1"):
-        sg.arange(1, 5)
-    with pytest.raises(sg.ArgumentError, match="step=2"):
-        sg.arange(0, 6, 2)
+    with pytest.raises(sg.ArgumentError, match="step=0.5"):     # (whole starts and steps: test_arange_ranges)
+        sg.arange(0, 6, 0.5)
     with pytest.raises(sg.ArgumentError, match="positive integer"):
         sg.arange(sp.Symbol("M"))
     with pytest.raises(sg.ShapeError, match=r"arange\(8\) reach 7"):

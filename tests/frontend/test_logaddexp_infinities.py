@@ -112,3 +112,17 @@ def test_triton_logaddexp_gradient_as_torch():
         warnings.simplefilter("ignore", RuntimeWarning)
         got = np.asarray(prog.grad({"a": at[:, 0]}, {"b": at[:, 1][None]})["a"], float)
     np.testing.assert_allclose(got, ta.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("kind", ["tensor", "scalar"])
+def test_derivation_writes_the_tie_as_log_2(kind):
+    # the tie's piece read 0.69314718055994531 in sg.derive's text and LaTeX (thirteenth session)
+    if kind == "tensor":
+        a, b = sg.tensor("a", (3,)), sg.tensor("b", (3,))
+        f = a.logaddexp(b).sum()
+    else:
+        a, b = sp.symbols("a b", real=True)
+        f = sg.logaddexp(a, b)
+    d = sg.derive(f, a)
+    assert "log(2)" in str(d) and "0.693" not in str(d)
+    assert r"\log{\left(2 \right)}" in d.latex() and "0.693" not in d.latex()
