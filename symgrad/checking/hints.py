@@ -19,7 +19,7 @@ gives the hint. In order:
                 is that term with its sign flipped (softmax loss's dx[:, y] += 1 for -= 1)
     variance    C is the gradient of f with each variance's correction flipped (ddof 1 for 0, or 0 for 1)
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
-                z(1 − z), σ(z)², σ(z)(1 + σ(z))
+                z(1 − z), σ(z)², σ(z)(1 + σ(z)); softplus′(z) = σ(z) as σ(−z), softplus(z), σ′(z), eᶻ
     relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
     relu out    C is the gradient with dout taken as relu's output (x * (x > 0) returned for dx)
     norm dx     a norm layer's dx divided by var + eps for its std, or without dxhat's N
@@ -93,7 +93,7 @@ from .factor_hints import factor_hint
 from .fanout_hint import fanout_hint
 from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, one_example_in_product_hint,
                                     statistics_hint, upstream_hint, variance_hint)
-from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, tanh_hint, tensor_softmax_hint
+from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, softplus_hint, tanh_hint, tensor_softmax_hint
 from .target_hint import target_hint
 from .first_step_hint import first_step_hint
 
@@ -172,7 +172,7 @@ def find_hint(case: Case) -> str | None:
               cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, branch_slope_hint, leaky_slope_hint, swapped_mask_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
+              statistics_hint, variance_hint, sigmoid_hint, softplus_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_mask_term_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,

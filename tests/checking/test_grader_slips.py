@@ -1,0 +1,102 @@
+"""A course's autograder over hand-derived answers to classic problems (logistic regression's
+gradient and Hessian, softplus, least squares with a bias): each typical wrong answer gets the
+verdict "not equal" and a hint that names the slip in the student's terms, including which variable
+slipped when several are checked at once; right answers written another way are "equal"."""
+import numpy as np
+import sympy as sp
+import torch
+
+import symgrad as sg
+
+X, w, y = sp.MatrixSymbol("X", 4, 2), sp.MatrixSymbol("w", 2, 1), sp.MatrixSymbol("y", 4, 1)
+ONE = sp.OneMatrix(4, 1)
+LOGISTIC = sg.sum(sp.HadamardProduct(y, sg.softplus(-X * w)) + sp.HadamardProduct(ONE - y, sg.softplus(X * w)))
+S = sg.sigmoid(X * w)
+
+
+def _torch_hessian(Xv, wv, yv):
+    def loss(v):
+        z = torch.tensor(Xv) @ v
+        yt = torch.tensor(yv)
+        return (yt * torch.nn.functional.softplus(-z) + (1 - yt) * torch.nn.functional.softplus(z)).sum()
+    return torch.autograd.functional.hessian(loss, torch.tensor(wv[:, 0])).numpy()
+
+
+def test_the_right_logistic_hessian_is_torchs_and_equal_in_two_spellings():
+    rng = np.random.default_rng(1)
+    Xv, wv, yv = rng.normal(size=(4, 2)), rng.normal(size=(2, 1)), rng.uniform(size=(4, 1))
+    s = 1 / (1 + np.exp(-(Xv @ wv)))
+    assert np.allclose(Xv.T @ np.diag((s * (1 - s))[:, 0]) @ Xv, _torch_hessian(Xv, wv, yv[:, 0]))
+    assert sg.check(LOGISTIC, w, X.T * sp.DiagMatrix(sp.HadamardProduct(S, ONE - S)) * X).verdict == "equal"
+    e = (X * w).applyfunc(lambda u: sp.exp(-u) / (1 + sp.exp(-u)) ** 2)
+    assert sg.check(LOGISTIC, w, X.T * sp.DiagMatrix(e) * X).verdict == "equal"
+
+
+def test_a_logistic_hessian_with_the_wrong_weight_names_sigma_prime():
+    for weight, said in ((S, "σ′(z) = σ(z);"), (ONE - S, "σ′(z) = 1 − σ(z);"),
+                         (sp.HadamardProduct(S, S), "σ′(z) = σ(z)²;")):
+        r = sg.check(LOGISTIC, w, X.T * sp.DiagMatrix(weight) * X)
+        assert r.verdict == "not equal" and r.hint.kind == "σ'(z) written wrong", (weight, r.hint)
+        assert said in r.hint and "S = diag(σ ⊙ (1 − σ)) with σ = σ(X*w)" in r.hint, r.hint
+        assert r.to_dict()["hint"]["kind"] == "σ'(z) written wrong"
+
+
+def test_a_hessians_sign_and_factor_read_as_a_gradients_do():
+    right = X.T * sp.DiagMatrix(sp.HadamardProduct(S, ONE - S)) * X
+    r = sg.check(LOGISTIC, w, -right)
+    assert r.hint.kind == "flipped sign" and r.hint == "flipped sign: the claim is −1 times the Hessian.", r.hint
+    A, v = sp.MatrixSymbol("A", 5, 3), sp.MatrixSymbol("v", 3, 1)
+    ridge = sg.sum(sp.HadamardPower(A * v, 2)) + sg.sum(sp.HadamardPower(v, 2))
+    r = sg.check(ridge, v, A.T * A + sp.Identity(3))
+    assert r.hint.kind == "constant factor" and r.hint.startswith("constant factor: the claim is 1/2 times the Hessian")
+    r = sg.check(ridge, v, -3 * (A.T * A + sp.Identity(3)))
+    assert r.hint.kind == "flipped sign and constant factor" and "−3/2 times the Hessian" in r.hint, r.hint
+
+
+x = sp.Symbol("x", real=True)
+
+
+def test_softplus_prime_written_wrong_is_named():
+    assert sg.check(sg.softplus(x), x, sp.exp(x) / (1 + sp.exp(x))).verdict == "equal"
+    assert sg.check(sg.softplus(x), x, 1 / (1 + sp.exp(-x))).verdict == "equal"
+    for claim, said in ((sg.sigmoid(-x), "σ(−z)"), (1 / (1 + sp.exp(x)), "σ(−z)"),
+                        (sp.log(1 + sp.exp(x)), "softplus(z) = log(1 + eᶻ) itself"),
+                        (sp.exp(x) / (1 + sp.exp(x)) ** 2, "the derivative taken twice")):
+        r = sg.check(sg.softplus(x), x, claim)
+        assert r.verdict == "not equal" and r.hint.kind == "softplus'(z) written wrong", (claim, r.hint)
+        assert said in r.hint, r.hint
+
+
+def test_softplus_prime_slip_inside_logistic_regressions_gradient():
+    # the student's gradient of Σ y·softplus(−Xw) + (1 − y)·softplus(Xw) with softplus′(u) = σ(−u)
+    claim = X.T * (sp.HadamardProduct(ONE - y, sg.sigmoid(-X * w)) - sp.HadamardProduct(y, sg.sigmoid(X * w)))
+    r = sg.check(LOGISTIC, w, claim)
+    assert r.verdict == "not equal" and r.hint.kind == "softplus'(z) written wrong", r.hint
+
+
+b, xs, ys = sp.symbols("b x y", real=True)
+ws = sp.Symbol("w", real=True)
+LINE = (ys - ws * xs - b) ** 2
+
+
+def test_several_variables_the_sign_hint_says_which():
+    r = sg.check(LINE, [ws, b], [2 * (ys - ws * xs - b) * xs, -2 * (ys - ws * xs - b)])
+    assert r.to_dict()["wrong"] == ["w"]
+    assert r.hint.kind == "flipped sign" and r.hint.startswith("flipped sign: the claim for w is −1 times its gradient")
+    r = sg.check(LINE, [ws, b], [-2 * (ys - ws * xs - b) * xs, 2 * (ys - ws * xs - b)])
+    assert r.hint.startswith("flipped sign: the claim for b is −1 times its gradient"), r.hint
+    r = sg.check(LINE, [ws, b], [2 * (ys - ws * xs - b) * xs, 2 * (ys - ws * xs - b)])
+    assert r.hint.startswith("flipped sign: the claims for w and b (every variable) are −1 times their gradients")
+
+
+def test_several_variables_the_factor_hint_says_which():
+    r = sg.check(LINE, [ws, b], [-(ys - ws * xs - b) * xs, -2 * (ys - ws * xs - b)])
+    assert r.hint.kind == "constant factor" and r.hint.startswith("constant factor: the claim for w is 1/2 times its gradient")
+    r = sg.check(LINE, [ws, b], [-(ys - ws * xs - b) * xs, -(ys - ws * xs - b)])
+    assert r.hint.startswith("constant factor: the claims for w and b (every variable) are 1/2 times their gradients")
+    assert r.to_dict()["wrong"] == ["w", "b"]
+
+
+def test_one_variable_keeps_the_plain_words():
+    r = sg.check(LINE, ws, 2 * (ys - ws * xs - b) * xs)
+    assert r.hint.startswith("flipped sign: the claim is −1 times the gradient"), r.hint
