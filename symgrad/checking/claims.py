@@ -174,7 +174,11 @@ def _claim_values(claims, params, pt, B) -> list:
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
            **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     _takes_values(claims)
-    out = claims(arg)
+    try:
+        out = claims(arg)
+    except Exception as e:  # noqa: BLE001 - the user's code: its own error goes on, said where it came from
+        _note_call(e, claims, arg)
+        raise
     if out is None:
         nones = [w.name for w in params]
     elif isinstance(out, Mapping):
@@ -205,6 +209,21 @@ def _claim_values(claims, params, pt, B) -> list:
                            f"({', '.join(w.name for w in params)}); return a dict {{name: gradient}} or a list "
                            f"in wrt's order{square}")
     return [np.asarray(out, dtype=float)]
+
+
+def _note_call(e: BaseException, fn, arg) -> None:
+    """The claim function's own exception gets a note saying how the check called it, so that a
+    grader's log of a student's error says what the function was given (its own traceback stays)."""
+    from .size_literals import ClaimRaised
+    err = e.error if isinstance(e, ClaimRaised) else e
+    if isinstance(err, SymgradError) or not hasattr(err, "add_note") or getattr(err, "_symgrad_called", False):
+        return
+    err._symgrad_called = True
+    fn = getattr(fn, "claim_source", fn)
+    name = getattr(fn, "__name__", type(fn).__name__)
+    shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in arg.items())
+    err.add_note(f"raised by the claim function {name}, called by sg.check as {name}(values) with the arrays "
+                 f"{{{shapes}}} (shapes; a SymgradError is the check's own, any other error the function's)")
 
 
 def _takes_values(fn) -> None:

@@ -100,3 +100,22 @@ def test_several_variables_the_factor_hint_says_which():
 def test_one_variable_keeps_the_plain_words():
     r = sg.check(LINE, ws, 2 * (ys - ws * xs - b) * xs)
     assert r.hint.startswith("flipped sign: the claim is −1 times the gradient"), r.hint
+
+
+def test_a_claim_function_that_raises_keeps_its_error_and_says_how_it_was_called():
+    """A student's backward that raises inside sg.check: the grader logs the student's own error,
+    with a note naming the function and the shapes it was given."""
+    import pytest
+    from sympy import Symbol
+    N = Symbol("N", integer=True, positive=True)
+    Xt, Wt = sg.tensor("X", (N, 3)), sg.tensor("W", (3, 2))
+
+    def student_backward(values):            # W where W.T belongs: the matmul raises
+        return values["X"].T @ np.ones((values["X"].shape[0], 2)) @ values["W"]
+    with pytest.raises(ValueError) as caught:
+        sg.check(sg.sum(Xt @ Wt), Wt, student_backward)
+    notes = " ".join(getattr(caught.value, "__notes__", []))
+    assert "raised by the claim function student_backward" in notes and "W: (3, 2)" in notes, notes
+    with pytest.raises(ZeroDivisionError) as caught:
+        sg.check(ws ** 2 * xs, ws, lambda values: 1 / 0)
+    assert "x: (7,)" in " ".join(caught.value.__notes__)     # the inputs with their batch axis
