@@ -376,6 +376,9 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     if hint is None and kind == "hessian" and isinstance(f, sp.Basic):
         from .hessian_activation_hint import hessian_activation_hint
         hint = hessian_activation_hint(f, wrt, lambda e: _fits(e, syms, [(pt, t, c) for pt, c, t in rows]))
+    if hint is None and kind == "hessian" and isinstance(f, sp.Basic):
+        from .hessian_term_hint import hessian_term_hint
+        hint = hessian_term_hint(f, wrt, lambda e: _differences(e, syms, rows))
     if hint is None and kind == "jacobian" and blocks is not None:
         hint = _block_slip(rows, blocks)
     if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
@@ -512,6 +515,15 @@ def _fits(e, syms, rows) -> bool:
         return all(_close(np.asarray(low(pt), dtype=float).reshape(t.shape), t) for pt, _, t in rows)
     except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no slip
         return False
+
+
+def _differences(e, syms, rows) -> list | None:
+    """Per point, (claim − truth, e's value): how a term's matrix e is read against the claim's error."""
+    try:
+        low = Lowered(e, syms)
+        return [(c - t, np.asarray(low(pt), dtype=float).reshape(t.shape)) for pt, c, t in rows]
+    except Exception:   # noqa: BLE001 - a term that does not evaluate is no slip
+        return None
 
 
 def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:

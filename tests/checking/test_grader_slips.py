@@ -119,3 +119,21 @@ def test_a_claim_function_that_raises_keeps_its_error_and_says_how_it_was_called
     with pytest.raises(ZeroDivisionError) as caught:
         sg.check(ws ** 2 * xs, ws, lambda values: 1 / 0)
     assert "x: (7,)" in " ".join(caught.value.__notes__)     # the inputs with their batch axis
+
+
+def test_a_ridge_hessian_with_the_regulariser_slipped_names_the_term():
+    A, v, lam = sp.MatrixSymbol("A", 5, 3), sp.MatrixSymbol("v", 3, 1), sp.Symbol("lambda", positive=True)
+    f = sg.sum(sp.HadamardPower(A * v - sp.MatrixSymbol("c", 5, 1), 2)) + lam * sg.sum(sp.HadamardPower(v, 2))
+    rng = np.random.default_rng(0)
+    Av, lv = rng.normal(size=(5, 3)), 0.7                 # the Hessian 2AᵀA + 2λI, by torch
+    H = torch.autograd.functional.hessian(
+        lambda u: ((torch.tensor(Av) @ u) ** 2).sum() + lv * (u ** 2).sum(), torch.zeros(3, dtype=torch.float64))
+    assert np.allclose(H.numpy(), 2 * Av.T @ Av + 2 * lv * np.eye(3))
+    assert sg.check(f, v, 2 * A.T * A + 2 * lam * sp.Identity(3)).verdict == "equal"
+    r = sg.check(f, v, 2 * A.T * A)
+    assert r.hint.kind == "one term's Hessian left out" and "lambda*sum(HadamardPower(v, 2))" in r.hint, r.hint
+    assert "a regulariser λ‖v‖² adds 2λI" in r.hint
+    r = sg.check(f, v, 2 * A.T * A + lam * sp.Identity(3))
+    assert r.hint.kind == "one term's Hessian wrong" and "1/2 times the Hessian of the term lambda*" in r.hint, r.hint
+    r = sg.check(f, v, 2 * lam * sp.Identity(3))             # the data term's left out: no regulariser words
+    assert r.hint.kind == "one term's Hessian left out" and "regulariser" not in r.hint, r.hint
