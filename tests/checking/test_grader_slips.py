@@ -137,3 +137,41 @@ def test_a_ridge_hessian_with_the_regulariser_slipped_names_the_term():
     assert r.hint.kind == "one term's Hessian wrong" and "1/2 times the Hessian of the term lambda*" in r.hint, r.hint
     r = sg.check(f, v, 2 * lam * sp.Identity(3))             # the data term's left out: no regulariser words
     assert r.hint.kind == "one term's Hessian left out" and "regulariser" not in r.hint, r.hint
+
+
+def test_logistic_gradients_usual_slips_are_named_in_both_spellings_of_the_loss():
+    s = S
+    with_log = -sg.sum(sp.HadamardProduct(y, s.applyfunc(sp.log)) + sp.HadamardProduct(ONE - y, (ONE - s).applyfunc(sp.log)))
+    for L in (LOGISTIC, with_log):
+        assert sg.check(L, w, X.T * (s - y)).verdict == "equal"
+        r = sg.check(L, w, X.T * sp.HadamardProduct(s - y, sp.HadamardProduct(s, ONE - s)))   # a squared error's δ
+        assert r.hint.kind == "an extra σ′ factor" and "the σ′ cancels" in r.hint and "z = X*w" in r.hint, r.hint
+        r = sg.check(L, w, X.T * s)                                                            # the − y left out
+        assert r.hint.kind == "terms of y left out" and "with y = 0" in r.hint, r.hint
+    r = sg.check(LOGISTIC, w, X.T * (ONE - s - y))         # softplus′(u) = σ(−u): 1 − σ where σ belongs
+    assert r.hint.kind == "softplus'(z) written wrong", r.hint
+
+
+r_ = sp.Symbol("r", real=True)
+HUBER = sp.Piecewise((r_ ** 2 / 2, sp.Abs(r_) <= 1), (sp.Abs(r_) - sp.Rational(1, 2), True))
+
+
+def test_huber_right_in_two_spellings_and_torchs():
+    for v in (-2.5, -0.4, 0.7, 1.9):
+        t = torch.tensor(v, dtype=torch.float64, requires_grad=True)
+        torch.nn.functional.huber_loss(t, torch.tensor(0.0, dtype=torch.float64), delta=1.0).backward()
+        assert abs(float(t.grad) - max(-1.0, min(1.0, v))) < 1e-12
+    assert sg.check(HUBER, r_, sp.Piecewise((r_, sp.Abs(r_) <= 1), (sp.sign(r_), True)))
+    assert sg.check(HUBER, r_, sp.Max(-1, sp.Min(1, r_)))
+
+
+def test_huber_slips_are_named():
+    r = sg.check(HUBER, r_, sp.Piecewise((r_, sp.Abs(r_) <= 1), (1, True)))      # sign(r) written 1
+    assert r.hint.kind == "branch slope" and "where r < 0 and Abs(r) - 1 > 0" in r.hint, r.hint
+    assert "sign is flipped" in r.hint
+    r = sg.check(HUBER, r_, r_)                                                   # ½r²'s derivative everywhere
+    assert r.hint.kind == "one branch everywhere" and "the branch r**2/2" in r.hint, r.hint
+    r = sg.check(HUBER, r_, sp.sign(r_))                                          # |r|'s everywhere
+    assert r.hint.kind == "one branch everywhere" and "the branch Abs(r) - 1/2" in r.hint, r.hint
+    r = sg.check(HUBER, r_, sp.Piecewise((2 * r_, sp.Abs(r_) <= 1), (sp.sign(r_), True)))
+    assert r.hint.kind == "branch slope" and "2 times the truth" in r.hint, r.hint
