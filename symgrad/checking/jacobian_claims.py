@@ -34,6 +34,7 @@ True
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 from typing import Mapping
 
@@ -307,11 +308,9 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     if names is not None:                       # their values in at=: v's
         at = _as_column(at, blocks, wrt)
     if kind == "hessian":
-        truth = hessian(f, wrt)
         what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
         need = (n, n)
     else:
-        truth = jacobian(f, wrt)
         what, sym = "Jacobian", f"∂f/∂{name}ᵀ"
         need = (int(f.shape[0]), n)
     c_shape = _shape(claimed)
@@ -332,10 +331,9 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
             return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
     else:
         value = Lowered(claim, syms)
-    truth = Lowered(truth, syms)
+    truth, lowered_grad = _lowered(kind, f, wrt, tuple(syms))
     given = {key_name(k): v for k, v in (at or {}).items()}
     rng = np.random.default_rng(seed)
-    first_grad = grad(f, wrt) if kind == "hessian" else f
     worst, rows, errs = None, [], 0.0
     for p in range(points):
         pt = {}
@@ -352,7 +350,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         errs = max(errs, rel)
         if rel > RTOL and (worst is None or rel > worst[0]):
             worst = (rel, idx, p)
-    cross = _cross_check(Lowered(first_grad, syms), wrt, rows[0][0], rows[0][2])
+    cross = _cross_check(lowered_grad, wrt, rows[0][0], rows[0][2])
     called = (f"the function called with the values at their declared shapes, read as a {what} (it "
               f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
     method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
@@ -384,6 +382,16 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
         hint = _rewritten_slip(what, f, wrt, claim, syms, rows)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
+
+
+@lru_cache(maxsize=16)
+def _lowered(kind, f, wrt, syms):
+    """(symgrad's matrix, ∇f — or f for a Jacobian —), each lowered once for a problem: an
+    autograder checks one f against many students' claims, and lowering the written-out Hessian was
+    two thirds of each check's time."""
+    truth = hessian(f, wrt) if kind == "hessian" else jacobian(f, wrt)
+    first = grad(f, wrt) if kind == "hessian" else f
+    return Lowered(truth, syms), Lowered(first, syms)
 
 
 def sub(i: int) -> str:
