@@ -196,11 +196,11 @@ def _claim_values(claims, params, pt, B) -> list:
         if missing:
             raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "
                                f"keys {sorted(byname)}")
-        return [np.asarray(byname[w.name], dtype=float) for w in params]
+        return [_returned_array(byname[w.name], w.name) for w in params]
     if isinstance(out, (list, tuple)) and len(params) > 1:
-        return [np.asarray(o, dtype=float) for o in out]
+        return [_returned_array(o, w.name) for o, w in zip(out, params)]
     if len(params) != 1:
-        arr, n = np.asarray(out, dtype=float), len(params)
+        arr, n = _returned_array(out, ", ".join(w.name for w in params)), len(params)
         if arr.size == n and arr.ndim <= 2 and 1 in (arr.shape + (1,))[:2] and all(isinstance(w, sp.Symbol) for w in params):
             return list(arr.reshape(-1))       # ∇f of [x, y] returned as one vector, in wrt's order
         square = (" — an n×n array is a Hessian, which sg.check reads from an sp.Matrix claim of scalar "
@@ -208,7 +208,21 @@ def _claim_values(claims, params, pt, B) -> list:
         raise SymgradError(f"the callable returned one array of shape {arr.shape} for {n} wrt symbols "
                            f"({', '.join(w.name for w in params)}); return a dict {{name: gradient}} or a list "
                            f"in wrt's order{square}")
-    return [np.asarray(out, dtype=float)]
+    return [_returned_array(out, params[0].name)]
+
+
+def _returned_array(v, name):
+    """What a claim function returned for ``name``, as a float array; a `SymgradError` naming the
+    variable and what came back where it is no array of numbers (a student's function returning
+    its formula as text, or a SymPy expression, ended in NumPy's "could not convert string to float")."""
+    try:
+        return np.asarray(v, dtype=float)
+    except (TypeError, ValueError) as e:
+        what = type(v).__name__
+        text = (" (a claim written as text or SymPy is given to sg.check itself, not returned by a function)"
+                if isinstance(v, (str, sp.Basic)) else "")
+        raise SymgradError(f"the claim function returned a {what} for {name}, not an array of numbers: "
+                           f"{str(v)[:80]!r}{text}") from e
 
 
 def _note_call(e: BaseException, fn, arg) -> None:

@@ -175,3 +175,11 @@ def test_huber_slips_are_named():
     assert r.hint.kind == "one branch everywhere" and "the branch Abs(r) - 1/2" in r.hint, r.hint
     r = sg.check(HUBER, r_, sp.Piecewise((2 * r_, sp.Abs(r_) <= 1), (sp.sign(r_), True)))
     assert r.hint.kind == "branch slope" and "2 times the truth" in r.hint, r.hint
+
+
+def test_a_claim_function_returning_text_is_a_clear_error():
+    import pytest
+    with pytest.raises(sg.SymgradError, match="returned a str for w, not an array of numbers: 'X.T\\*y'"):
+        sg.check(LOGISTIC, w, lambda values: "X.T*y")
+    with pytest.raises(sg.SymgradError, match="returned a str for b"):
+        sg.check(LINE, [ws, b], lambda values: [1.0, "oops"])
