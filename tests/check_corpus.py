@@ -601,7 +601,7 @@ def backward_entries():
     loss, wrt = discriminator_loss()
     add("discriminator_loss", loss, wrt, bw(discriminator_loss_backward), "right")
     add("discriminator_loss: 1/N left out", loss, wrt, bw(discriminator_loss_backward, "1/N left out"), "wrong",
-        "constant factor: the claim is 4 times the gradient — N = 4")
+        "constant factor: the claims for logits_real and logits_fake (every variable) are 4 times their gradients — N = 4")
     add("discriminator_loss: labels swapped", loss, wrt, bw(discriminator_loss_backward, "labels swapped"), "wrong",
         "target flipped: the claim for logits_real is the gradient with the target ones((4, 1)) read as zeros((4, 1))")
     loss, fake = generator_loss()
@@ -612,7 +612,7 @@ def backward_entries():
     loss, wrt = ls_discriminator_loss()
     add("ls_discriminator_loss", loss, wrt, bw(ls_discriminator_loss_backward), "right")
     add("ls_discriminator_loss: ½ left out", loss, wrt, bw(ls_discriminator_loss_backward, "½ left out"), "wrong",
-        "constant factor: the claim is 2 times")
+        "constant factor: the claims for logits_real and logits_fake (every variable) are 2 times")
     loss, fake = ls_generator_loss()
     add("ls_generator_loss", loss, fake, bw(ls_generator_loss_backward), "right")
     add("ls_generator_loss: sign", loss, fake, bw(ls_generator_loss_backward, "sign"), "wrong", "flipped sign")
@@ -633,7 +633,7 @@ def backward_entries():
     causal = {"attn_mask": _CAUSAL}
     add("MultiHeadAttention backward", out, wrt, mha_bw(), "right", at=causal)
     add("MultiHeadAttention: 1/sqrt(d_k) left out of dQ, dK", out, wrt, mha_bw("scale left out"), "wrong",
-        "constant factor: the claim is √2 times the gradient — the constant 1/√2 = 0.707107 of f", at=causal)
+        "constant factor: the claims for query, key, Wq, bq and Wk are √2 times their gradients — the constant 1/√2 = 0.707107 of f", at=causal)
     add("MultiHeadAttention: softmax Jacobian's diagonal", out, wrt, mha_bw("softmax diagonal"), "wrong",
         "softmax Jacobian cut to its diagonal", at=causal)
     add("MultiHeadAttention: mask left out", out, wrt, mha_bw("mask left out"), "wrong",

@@ -20,7 +20,7 @@ from .hint_case import Case, _claim_is_gradient_of, _fitted, differs, short_text
 MAX_NODES = 6
 
 
-_VALUE = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z))}
+_VALUE = {"tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "softplus": lambda z: np.logaddexp(0, z)}
 
 
 def _variant(base, label, dfun):

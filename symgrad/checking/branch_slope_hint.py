@@ -58,7 +58,44 @@ def branch_slope_hint(case: Case):
         msg = _one_side(D, case, site, c, t, s) or _swapped(D, case, site, c, t, s)
         if msg:
             return msg
-    return None
+    return _one_region(D, case, kinks.sites, site_values, Cs, Ts)
+
+
+def _one_region(D, case, sites, site_values, Cs, Ts):
+    """A formula's claim wrong only where several kink arguments have one combination of signs — a
+    Huber loss's outer branch derived as 1 where sign(r) belongs is wrong where r < 0 and |r| − 1 > 0
+    only, which no one kink's sides tell apart: the points grouped by the signs of every one-entry
+    kink argument, the hint when the wrong points are exactly those of one group, the claim there a
+    constant or a constant multiple of the truth."""
+    scalar = [k for k in range(len(sites)) if all(np.asarray(v[k]).size == 1 for v in site_values)]
+    if len(scalar) < 2 or any(c.size != 1 for c in Cs):
+        return None
+    signs = [tuple(int(np.sign(float(np.asarray(v[k]).ravel()[0]))) for k in scalar) for v in site_values]
+    if any(0 in g for g in signs):
+        return None
+    c, t = np.array([float(np.ravel(a)[0]) for a in Cs]), np.array([float(np.ravel(a)[0]) for a in Ts])
+    bad = _wrong(c, t)
+    groups = {signs[i] for i in range(len(signs)) if bad[i]}
+    if len(groups) != 1 or bad.all():
+        return None
+    (group,) = groups
+    here = np.array([g == group for g in signs])
+    if not np.array_equal(here, bad):
+        return None
+    ch, th = c[here], t[here]
+    k = ch / np.where(th == 0, np.nan, th)
+    name = f"∂f/∂{case.w}"
+    if _constant(ch) and _constant(th):
+        said = f"the claim's {name} is {_num(ch[0])} where the truth is {_num(th[0])}"
+    elif np.all(np.isfinite(k)) and _constant(k) and _magnitudes(th) >= 2:
+        said = f"the claim's {name} is {_num(k[0])} times the truth"
+    else:
+        return None
+    why = ("— that branch's sign is flipped (d|u|/du = sign(u): a slope of |u| is −1 where u < 0)"
+           if np.all(np.isfinite(k)) and _constant(k) and _close(k[0], -1) else "— that branch's slope is written wrong")
+    where = " and ".join(dict.fromkeys(_side_words(D, sites[j], side) for j, side in zip(scalar, group)))
+    return Hint("branch slope", f"where {where} {said} {why}; everywhere else it is right. Derive that branch "
+                                f"again for that side: its own expression, its own slope.")
 
 
 def _sides(site, us, Cs, leaf):
@@ -133,7 +170,7 @@ def _one_side(D, case, site, c, t, s):
         if site[3] == "relu" and not np.any(th):
             return None         # relu's dead side: relu's own recognisers (relu_hint, relu_output_hint) name it
         k = ch / np.where(th == 0, np.nan, th)
-        ratio = bool(np.all(np.isfinite(k)) and _constant(k))
+        ratio = bool(np.all(np.isfinite(k)) and _constant(k) and _magnitudes(th) >= 2)
         if _constant(ch) and _constant(th):
             said = f"the claim's {name} is {_num(ch[0])} where the truth is {_num(th[0])}"
         elif ratio:
@@ -169,6 +206,12 @@ def _swapped(D, case, site, c, t, s):
                     f"{_num(c[neg][0])} where {_side_words(D, site, -1)}: the truth's slopes the other way "
                     f"round — the branches' conditions are swapped (> for <) at {_kink_words(site)}.")
     return None
+
+
+def _magnitudes(a) -> int:
+    """How many distinct |values| a holds: a ratio read off ±v alone (a point and its mirror, which
+    the search for a kink's other side makes) is no constant factor — r for sign(r) reads |r| twice."""
+    return len({round(abs(float(v)), 9) for v in np.ravel(a)})
 
 
 def _constant(a) -> bool:

@@ -174,7 +174,11 @@ def _claim_values(claims, params, pt, B) -> list:
     arg = {**{k: np.array(v, dtype=float) for k, v in pt.params.items()},
            **{k: np.array(v) for k, v in (pt.batched if B else pt.examples[0]).items()}}
     _takes_values(claims)
-    out = claims(arg)
+    try:
+        out = claims(arg)
+    except Exception as e:  # noqa: BLE001 - the user's code: its own error goes on, said where it came from
+        _note_call(e, claims, arg)
+        raise
     if out is None:
         nones = [w.name for w in params]
     elif isinstance(out, Mapping):
@@ -192,11 +196,11 @@ def _claim_values(claims, params, pt, B) -> list:
         if missing:
             raise SymgradError(f"the callable's result has no gradient for {missing}; it returned "
                                f"keys {sorted(byname)}")
-        return [np.asarray(byname[w.name], dtype=float) for w in params]
+        return [_returned_array(byname[w.name], w.name) for w in params]
     if isinstance(out, (list, tuple)) and len(params) > 1:
-        return [np.asarray(o, dtype=float) for o in out]
+        return [_returned_array(o, w.name) for o, w in zip(out, params)]
     if len(params) != 1:
-        arr, n = np.asarray(out, dtype=float), len(params)
+        arr, n = _returned_array(out, ", ".join(w.name for w in params)), len(params)
         if arr.size == n and arr.ndim <= 2 and 1 in (arr.shape + (1,))[:2] and all(isinstance(w, sp.Symbol) for w in params):
             return list(arr.reshape(-1))       # ∇f of [x, y] returned as one vector, in wrt's order
         square = (" — an n×n array is a Hessian, which sg.check reads from an sp.Matrix claim of scalar "
@@ -204,7 +208,36 @@ def _claim_values(claims, params, pt, B) -> list:
         raise SymgradError(f"the callable returned one array of shape {arr.shape} for {n} wrt symbols "
                            f"({', '.join(w.name for w in params)}); return a dict {{name: gradient}} or a list "
                            f"in wrt's order{square}")
-    return [np.asarray(out, dtype=float)]
+    return [_returned_array(out, params[0].name)]
+
+
+def _returned_array(v, name):
+    """What a claim function returned for ``name``, as a float array; a `SymgradError` naming the
+    variable and what came back where it is no array of numbers (a student's function returning
+    its formula as text, or a SymPy expression, ended in NumPy's "could not convert string to float")."""
+    try:
+        return np.asarray(v, dtype=float)
+    except (TypeError, ValueError) as e:
+        what = type(v).__name__
+        text = (" (a claim written as text or SymPy is given to sg.check itself, not returned by a function)"
+                if isinstance(v, (str, sp.Basic)) else "")
+        raise SymgradError(f"the claim function returned a {what} for {name}, not an array of numbers: "
+                           f"{str(v)[:80]!r}{text}") from e
+
+
+def _note_call(e: BaseException, fn, arg) -> None:
+    """The claim function's own exception gets a note saying how the check called it, so that a
+    grader's log of a student's error says what the function was given (its own traceback stays)."""
+    from .size_literals import ClaimRaised
+    err = e.error if isinstance(e, ClaimRaised) else e
+    if isinstance(err, SymgradError) or not hasattr(err, "add_note") or getattr(err, "_symgrad_called", False):
+        return
+    err._symgrad_called = True
+    fn = getattr(fn, "claim_source", fn)
+    name = getattr(fn, "__name__", type(fn).__name__)
+    shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in arg.items())
+    err.add_note(f"raised by the claim function {name}, called by sg.check as {name}(values) with the arrays "
+                 f"{{{shapes}}} (shapes; a SymgradError is the check's own, any other error the function's)")
 
 
 def _takes_values(fn) -> None:

@@ -1,11 +1,11 @@
-"""σ'(z), tanh'(z) or relu'(z) written wrong, and the softmax Jacobian cut to its diagonal: derive f
+"""σ'(z), tanh'(z), softplus'(z) or relu'(z) written wrong, and the softmax Jacobian cut to its diagonal: derive f
 again with the slip built in, and compare the claim with that."""
 from __future__ import annotations
 
 import numpy as np
 import sympy as sp
 
-from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid
+from ..frontend.functions import LogSoftmax, Map, Softmax, relu, sigmoid, softplus
 from .hint_kind import Hint
 from .hint_case import Case, _claim_is_gradient_of, _fitted, all_same, right_through
 
@@ -36,6 +36,38 @@ def sigmoid_hint(case: Case):
             return Hint("σ'(z) written wrong",
                         f"the claim is what the chain rule gives with σ'(z) = {label}; "
                         f"the derivative of the sigmoid is σ'(z) = σ(z)(1 − σ(z)).")
+    return None
+
+
+def _softplus_variant(label, dfun):
+    from .activation_hints import _variant
+    return _variant(softplus, label, dfun)
+
+
+_SOFTPLUS_SLIPS = [
+    _softplus_variant("σ(−z) = 1/(1 + eᶻ): the exponent's sign slipped, or the inner derivative eᶻ of "
+                      "log(1 + eᶻ) left out (d log(1 + eᶻ)/dz = eᶻ/(1 + eᶻ))", lambda sp_, z: sigmoid(-z)),
+    _softplus_variant("softplus(z) = log(1 + eᶻ) itself, the function where its derivative belongs",
+                      lambda sp_, z: sp_),
+    _softplus_variant("σ(z)(1 − σ(z)) = σ′(z), the derivative taken twice", lambda sp_, z: sigmoid(z) * (1 - sigmoid(z))),
+    _softplus_variant("eᶻ: the log's 1/(1 + eᶻ) left out", lambda sp_, z: sp.exp(z)),
+    _softplus_variant("1 (the softplus′ factor left out)", lambda sp_, z: sp.S.One),
+]
+
+
+def softplus_hint(case: Case):
+    """softplus′(z) written wrong — σ(−z) for σ(z) (a sign slip, or log's inner derivative left out),
+    softplus itself, σ′: derive f again with each and compare, as `sigmoid_hint` does."""
+    if not case.f.has(softplus) or right_through(case, softplus):
+        return None
+    Cs, Ts = _fitted(case)
+    if all_same(Cs, Ts):
+        return None
+    for label, cls in _SOFTPLUS_SLIPS:
+        if _claim_is_gradient_of(case, case.f.replace(softplus, cls)):
+            return Hint("softplus'(z) written wrong",
+                        f"the claim is what the chain rule gives with softplus′(z) = {label}; the derivative "
+                        f"of softplus(z) = log(1 + eᶻ) is softplus′(z) = eᶻ/(1 + eᶻ) = σ(z).")
     return None
 
 

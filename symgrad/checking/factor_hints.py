@@ -10,7 +10,7 @@ import sympy as sp
 
 from ..frontend.masks import masks_in
 from .hint_kind import Hint
-from .hint_case import Case, _fitted, _variances, all_same
+from .hint_case import Case, _fitted, _variances, all_same, claim_is
 from .sign_transpose_hints import _nice, _scale
 from .size_words import _dims, _shape_txt, _size_name, _size_words
 
@@ -42,13 +42,14 @@ def factor_hint(case: Case):
     ks = (str(fr) if fr is not None else _root(k) or
           (str(wide) if abs(float(wide) - k) <= 1e-9 * abs(k) else f"{k:.6g}"))
     sign = "flipped sign and " if k < 0 else ""
+    subject, gradient = claim_is(case, k)
     a = abs(k)
     B = case.batch
     from .pool_factor import pool_factor
     why = (_dropout_factor(case.f, a) or _variance_factor(case.f, a)  # first: p = ½ would read as a square's ½
            or pool_factor(case.f, a))
     if why:
-        return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
+        return Hint(f"{sign}constant factor", f"{subject} {ks} times {gradient}{why}.")
     also = (f", or {_size_words(case, B)}: the check cannot tell which (call it with a batch size no "
             f"dimension has, batch=…); if B") if B and B in _dims(case) else ""    # B = 3 for a (5, 3) W1
     if B and abs(a - B) < 1e-9:
@@ -67,7 +68,7 @@ def factor_hint(case: Case):
             cs = f"{_root(c)} = {c:g}" if _nice(c) is None and _root(c) else f"{c:g}"
             why = (f" — the constant {cs} of f (a scale, such as dropout's 1/p or attention's 1/sqrt(d_k)) "
                    f"applied twice, or left out of the gradient")
-    return Hint(f"{sign}constant factor", f"the claim is {ks} times the gradient{why}.")
+    return Hint(f"{sign}constant factor", f"{subject} {ks} times {gradient}{why}.")
 
 
 def _root(k: float) -> str | None:

@@ -232,3 +232,33 @@ def truth_with(case: Case, extra) -> bool:
     D = case.derivation
     return _claim_is(case, D.ir, D.gradient_vars[case.k], extra)
 
+
+
+def scaled_params(case: Case, k: float) -> list:
+    """The parameters whose claims are ``k`` times their gradients at every point, in wrt order."""
+    from .claims import _shape as shape_of_param
+    out = []
+    for j, p in enumerate(case.params):
+        try:
+            Cs = [fit_shape(np.asarray(c[j], float), shape_of_param(p)) for c in case.claims]
+        except Exception:   # noqa: BLE001 - a claim that is no array: not this relation
+            continue
+        if all(c is not None for c in Cs) and all_same(Cs, [np.asarray(t[j], float) for t in case.truths], k):
+            out.append(p)
+    return out
+
+
+def claim_is(case: Case, k: float) -> tuple[str, str]:
+    """How a scalar-relation hint names what is k times what: ("the claim is", "the gradient") for
+    one variable; with several, the variables it holds for, so that a grader's student reads which
+    one slipped: ("the claim for b is", "its gradient"), ("the claims for w and b are", "their
+    gradients"), "(every variable)" added when it is all of them."""
+    if len(case.params) == 1:
+        return "the claim is", "the gradient"
+    names = [p.name for p in scaled_params(case, k)]
+    if case.w.name not in names:
+        names = [case.w.name]
+    if len(names) == 1:
+        return f"the claim for {names[0]} is", "its gradient"
+    every = " (every variable)" if len(names) == len(case.params) else ""
+    return f"the claims for {', '.join(names[:-1])} and {names[-1]}{every} are", "their gradients"

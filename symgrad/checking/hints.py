@@ -19,7 +19,7 @@ gives the hint. In order:
                 is that term with its sign flipped (softmax loss's dx[:, y] += 1 for -= 1)
     variance    C is the gradient of f with each variance's correction flipped (ddof 1 for 0, or 0 for 1)
     σ'          C is what the chain rule gives with σ'(z) left out or written as σ(z), 1 − σ(z),
-                z(1 − z), σ(z)², σ(z)(1 + σ(z))
+                z(1 − z), σ(z)², σ(z)(1 + σ(z)); softplus′(z) = σ(z) as σ(−z), softplus(z), σ′(z), eᶻ
     relu'       C is what it gives with relu'(z) = 1: the gradient passed through relu unmasked
     relu out    C is the gradient with dout taken as relu's output (x * (x > 0) returned for dx)
     norm dx     a norm layer's dx divided by var + eps for its std, or without dxhat's N
@@ -68,11 +68,13 @@ symmetric_hint.py (a Matrix Cookbook identity right only for a symmetric matrix)
 (one right once some of its matrices are transposed: AB for AᵀBᵀ), product_order_hint.py (a
 matrix product's factors in another order, or one of f's matrices left out of it), det_factor_hints.py
 (one off by the factor det X: ∂ det X/∂X without it, ∂ log det X/∂X with it), inner_factor_swap_hint.py
-(another variable's inner derivative), calculus_rule_hints.py (the power rule on a variable exponent or an
+(another variable's inner derivative), zeroed_symbol_hint.py (every term of an input left out: Xᵀσ for
+Xᵀ(σ − y)), calculus_rule_hints.py (the power rule on a variable exponent or an
 exponential, the product rule as a product), outer_derivative_hint.py (F′(u) of a node F(u) of f left out), dropout_mask_hint.py
 (a dropout backward with a mask of its own), symbol_swap_hint.py (a symbol of f where another belongs),
 relu_mask_term_hint.py (relu's mask without the bias), branch_slope_hint.py (a claim wrong on one side of
-a kink only — a branch's slope — or with a kink's sides swapped; tried before fan-out, which read it as a path's term), product_claim_hints.py (a Hessian- or Jacobian-vector product's
+a kink only — a branch's slope — or with a kink's sides swapped; tried before fan-out, which read it as a path's term),
+piecewise_branch_hint.py (one branch of a Piecewise differentiated and used everywhere: Huber's r), product_claim_hints.py (a Hessian- or Jacobian-vector product's
 Jv for Jᵀv, Av for (A + Aᵀ)v, v left out). `find_hint` below gives the order they are tried in.
 
 >>> import numpy as np
@@ -93,7 +95,7 @@ from .factor_hints import factor_hint
 from .fanout_hint import fanout_hint
 from .tensor_backward_hints import (assignment_hint, dout_hint, one_example_hint, one_example_in_product_hint,
                                     statistics_hint, upstream_hint, variance_hint)
-from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, tanh_hint, tensor_softmax_hint
+from .derivative_rule_hints import relu_hint, sigmoid_hint, softmax_hint, softplus_hint, tanh_hint, tensor_softmax_hint
 from .target_hint import target_hint
 from .first_step_hint import first_step_hint
 
@@ -159,6 +161,8 @@ def find_hint(case: Case) -> str | None:
     from .tie_dropped_hint import tie_dropped_hint
     from .branch_slope_hint import branch_slope_hint, leaky_slope_hint, swapped_mask_hint
     from .ctc_hints import ctc_graph_hint
+    from .zeroed_symbol_hint import zeroed_symbol_hint
+    from .piecewise_branch_hint import one_branch_hint
     staged = with_variances(case.f)           # ((x - mu)**2).mean(0) read as x.var(0), as the norm hints need
     if staged is not case.f:
         case = replace(case, f=staged)
@@ -169,17 +173,17 @@ def find_hint(case: Case) -> str | None:
               var_for_std_hint, n_left_out_hint, wrong_count_hint, norm_sum_axes_hint, norm_x_for_xhat_hint, norm_ddof_hint,
               dmu_axis_hint, variance_path_hint, loop_early_hint, skipped_last_step_hint, output_path_hint,
               bce_target_hint, norm_constant_hint, gram_sides_hint, masked_branch_hint, permute_reshape_hint,
-              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, branch_slope_hint, leaky_slope_hint, swapped_mask_hint, fanout_hint,
+              cotangent_transpose_hint, direct_path_hint, forget_gate_output_hint, branch_slope_hint, leaky_slope_hint, swapped_mask_hint, one_branch_hint, fanout_hint,
               some_uses_hint,
               factor_left_out_on_a_path_hint,
-              statistics_hint, variance_hint, sigmoid_hint, tanh_hint, gelu_hint, tanh_operand_hint,
+              statistics_hint, variance_hint, sigmoid_hint, softplus_hint, tanh_hint, gelu_hint, tanh_operand_hint,
               one_activation_hint, gate_order_hint, relu_hint, relu_mask_hint, relu_mask_term_hint, relu_output_hint, softmax_hint,
               tensor_softmax_hint, softmax_jacobian_hint, softmax_axis_hint, ce_softmax_slip_hint, target_hint, epsilon_hint, eps_path_hint, norm_power_hint,
               pool_route_hint, stride_left_out_hint, upsample_backward_hint, resample_hint, permuted_hint, operand_hint, square_factor_everywhere_hint,
               late_state_hint, first_state_hint, gate_factor_hint, gate_placement_hint, log_factor_hint,
               probability_factor_hint, beta_times_y_hint, ctc_graph_hint, eval_stats_hint,
               extra_activation_derivative_hint, symmetric_hint, product_order_hint, transposes_dropped_hint, calculus_rule_hint, inner_derivative_hint, outer_derivative_hint, inner_factor_swap_hint, symbol_swap_hint,
-              first_step_hint):
+              zeroed_symbol_hint, first_step_hint):
         msg = try_hint(h, case)
         if msg:
             return _in_user_terms(msg)

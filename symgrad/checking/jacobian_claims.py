@@ -34,6 +34,7 @@ True
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 from typing import Mapping
 
@@ -307,11 +308,9 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     if names is not None:                       # their values in at=: v's
         at = _as_column(at, blocks, wrt)
     if kind == "hessian":
-        truth = hessian(f, wrt)
         what, sym = "Hessian", f"∂²f/∂{name}∂{name}ᵀ"
         need = (n, n)
     else:
-        truth = jacobian(f, wrt)
         what, sym = "Jacobian", f"∂f/∂{name}ᵀ"
         need = (int(f.shape[0]), n)
     c_shape = _shape(claimed)
@@ -332,10 +331,9 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
             return claim({key_name(k): (np.array(v) if np.ndim(v) else v) for k, v in pt.items()})
     else:
         value = Lowered(claim, syms)
-    truth = Lowered(truth, syms)
+    truth, lowered_grad = _lowered(kind, f, wrt, tuple(syms))
     given = {key_name(k): v for k, v in (at or {}).items()}
     rng = np.random.default_rng(seed)
-    first_grad = grad(f, wrt) if kind == "hessian" else f
     worst, rows, errs = None, [], 0.0
     for p in range(points):
         pt = {}
@@ -352,7 +350,7 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
         errs = max(errs, rel)
         if rel > RTOL and (worst is None or rel > worst[0]):
             worst = (rel, idx, p)
-    cross = _cross_check(Lowered(first_grad, syms), wrt, rows[0][0], rows[0][2])
+    cross = _cross_check(lowered_grad, wrt, rows[0][0], rows[0][2])
     called = (f"the function called with the values at their declared shapes, read as a {what} (it "
               f"returned {need[0]}×{need[1]}); " if isinstance(claim, Function) else "")
     method = called + (f"numeric: the claim against symgrad's {what} ({'sg.hessian' if kind == 'hessian' else 'sg.jacobian'}) "
@@ -373,11 +371,27 @@ def check_matrix_claim(kind: str, f, wrt, claimed, names=None, *, at: Mapping | 
     ce = dict(point=point, param=name if blocks is None else _owner(blocks, idx[1]), claimed=c, true=t,
               rel_error=rel, index=idx, what=what, entries=tuple(entries))
     hint = _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim, syms)
+    if hint is None and kind == "hessian" and isinstance(f, sp.Basic):
+        from .hessian_activation_hint import hessian_activation_hint
+        hint = hessian_activation_hint(f, wrt, lambda e: _fits(e, syms, [(pt, t, c) for pt, c, t in rows]))
+    if hint is None and kind == "hessian" and isinstance(f, sp.Basic):
+        from .hessian_term_hint import hessian_term_hint
+        hint = hessian_term_hint(f, wrt, lambda e: _differences(e, syms, rows))
     if hint is None and kind == "jacobian" and blocks is not None:
         hint = _block_slip(rows, blocks)
     if hint is None and isinstance(claim, sp.MatrixExpr) and not isinstance(claim, sp.MatrixBase):
         hint = _rewritten_slip(what, f, wrt, claim, syms, rows)
     return dict(right=False, method=method, counterexample=ce, hint=hint, layout=layout, errors=dict.fromkeys(keys, errs))
+
+
+@lru_cache(maxsize=16)
+def _lowered(kind, f, wrt, syms):
+    """(symgrad's matrix, ∇f — or f for a Jacobian —), each lowered once for a problem: an
+    autograder checks one f against many students' claims, and lowering the written-out Hessian was
+    two thirds of each check's time."""
+    truth = hessian(f, wrt) if kind == "hessian" else jacobian(f, wrt)
+    first = grad(f, wrt) if kind == "hessian" else f
+    return Lowered(truth, syms), Lowered(first, syms)
 
 
 def sub(i: int) -> str:
@@ -414,11 +428,9 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None, sym
     if square and every(lambda c, t: _close((c + c.T) / 2, t)) and not every(lambda c, t: _close(c, c.T)):
         return Hint("symmetric A assumed", f"the claim's symmetric part (C + Cᵀ)/2 is the {what}, but the claim "
                     f"is not symmetric: 2A is ∂²(xᵀAx)/∂x² only for a symmetric A; in general it is A + Aᵀ")
-    for k, words in ((2, "a factor 2 too many"), (0.5, "a factor 2 missing"), (-1, "flipped sign"),
-                     (-2, "flipped sign and a factor 2"), (-0.5, "flipped sign and half")):
-        if every(lambda c, t, k=k: _close(c, k * t)):
-            kind_ = "flipped sign" if k < 0 and abs(k) == 1 else "factor"
-            return Hint(kind_, f"the claim is {k:g} times the {what} ({words})")
+    scaled = _scaled(what, rows)
+    if scaled is not None:
+        return scaled
     if square and every(lambda c, t: _close(c, np.diag(np.diag(t)))) and not every(lambda c, t: _close(t, np.diag(np.diag(t)))):
         return Hint("off-diagonal terms left out", f"the claim is the {what}'s diagonal only: a softmax's "
                     f"Jacobian is diag(p) − ppᵀ, every output depends on every input")
@@ -459,6 +471,25 @@ def _slip(kind, what, f, wrt, value, truth, rows, name, entries, claim=None, sym
     return None
 
 
+def _scaled(what, rows) -> Hint | None:
+    """The claim is k times the matrix at every point, k a simple fraction: the gradient hints'
+    kinds ("flipped sign", "constant factor", "flipped sign and constant factor") and words."""
+    from fractions import Fraction
+    tt = sum(float(np.sum(t * t)) for _, _, t in rows)
+    if tt == 0:
+        return None
+    k = sum(float(np.sum(c * t)) for _, c, t in rows) / tt
+    fr = Fraction(k).limit_denominator(64)
+    if fr == 0 or fr == 1 or abs(float(fr) - k) > 1e-6 * abs(k) or not all(_close(c, float(fr) * t) for _, c, t in rows):
+        return None
+    ks = str(fr).replace("-", "−")
+    if fr == -1:
+        return Hint("flipped sign", f"the claim is −1 times the {what}.")
+    why = {2: " (a factor 2 too many: the ½ of ½(…)² dropped, or a square's 2 counted twice)",
+           Fraction(1, 2): " (a factor 2 missing: the 2 from differentiating a square)"}.get(abs(fr), "")
+    return Hint(f"{'flipped sign and ' if fr < 0 else ''}constant factor", f"the claim is {ks} times the {what}{why}.")
+
+
 def _block_slip(rows, blocks) -> Hint | None:
     """A joint Jacobian [J_w J_b] whose blocks are right but one: that block named, as the transpose
     of ∂f/∂w, a multiple of it, or just wrong (its columns said)."""
@@ -478,10 +509,29 @@ def _block_slip(rows, blocks) -> Hint | None:
                     f"∂f/∂{nm}: its row i is ∂fᵢ/∂{nm} (one row per output){tail}.")
     for k in (2, 0.5, -1):
         if all(_close(c, k * t) for c, t in blk):
-            return Hint("flipped sign" if k == -1 else "factor",
-                        f"the claim's block for {nm} (columns {a}–{b - 1}) is {k:g} times ∂f/∂{nm}{tail}.")
+            return Hint("flipped sign" if k == -1 else "constant factor",
+                        f"the claim's block for {nm} (columns {a}–{b - 1}) is {'−1' if k == -1 else '½' if k == 0.5 else k} "
+                        f"times ∂f/∂{nm}{tail}.")
     return Hint("one block wrong", f"the claim differs from the Jacobian only in its block for {nm} "
                 f"(columns {a}–{b - 1}), ∂f/∂{nm}{tail}: re-derive that one.")
+
+
+def _fits(e, syms, rows) -> bool:
+    """The expression e evaluates to the third of each (point, claim, truth) of ``rows``, at every point."""
+    try:
+        low = Lowered(e, syms)
+        return all(_close(np.asarray(low(pt), dtype=float).reshape(t.shape), t) for pt, _, t in rows)
+    except Exception:   # noqa: BLE001 - a candidate that does not evaluate is no slip
+        return False
+
+
+def _differences(e, syms, rows) -> list | None:
+    """Per point, (claim − truth, e's value): how a term's matrix e is read against the claim's error."""
+    try:
+        low = Lowered(e, syms)
+        return [(c - t, np.asarray(low(pt), dtype=float).reshape(t.shape)) for pt, c, t in rows]
+    except Exception:   # noqa: BLE001 - a term that does not evaluate is no slip
+        return None
 
 
 def _rewritten_slip(what, f, wrt, claim, syms, rows) -> Hint | None:

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 
 from .hint_kind import Hint
-from .hint_case import Case, _fitted, all_same
+from .hint_case import Case, _fitted, all_same, claim_is
 from .transpose_words import _transpose_rule
 
 
@@ -18,8 +18,9 @@ def sign_hint(case: Case):
         gate = _one_gate_flipped(case)
         if gate:
             return gate
+        subject, gradient = claim_is(case, -1)
         return Hint("flipped sign",
-                    "the claim is −1 times the gradient (a lost inner derivative −1, as in "
+                    f"{subject} −1 times {gradient} (a lost inner derivative −1, as in "
                     "d/dw ½(y − w·x)² = −(y − w·x)·x; or the descent step's minus carried into the gradient).")
     return None
 

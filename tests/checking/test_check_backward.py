@@ -50,7 +50,7 @@ def test_affine_slips():
               "missing sum")
     assert r.counterexample.param == "b" and "(5,)" in r.hint     # names b and the shape it needs
     r = wrong(sg.check_backward(out, wrt, lambda *a, **v: affine_backward(*a, **v, slip="factor")),
-              "constant factor: the claim is 2 times")
+              "constant factor: the claim for x is 2 times")
     assert r.counterexample.param == "x"
 
 

@@ -635,7 +635,7 @@ def test_rnn_cell_weights_averaged_over_the_batch_as_11_785_does_says_what_to_co
         n = x.shape[0]
         return dx, dh, dW_ih / n, dW_hh / n, db_ih / n, db_hh / n
     out, wrt = rnn_cell("h_prev", D, H)
-    r = wrong(sg.check_backward(out, wrt, averaged), "constant factor: the claim is 1/4 times the gradient — 1/N")
+    r = wrong(sg.check_backward(out, wrt, averaged), "constant factor: the claims for W_ih, W_hh, b_ih and b_hh are 1/4 times their gradients — 1/N")
     assert "dx is right and every parameter's gradient is 1/N of its sum, so if your course averages" in r.hint
     assert "compare N·dW_ih instead" in r.hint
 
@@ -652,5 +652,5 @@ def test_one_parameter_gradient_averaged_is_a_slip_not_the_courses_convention():
         dxhat, n = dout * gamma, x.shape[0]
         dx = (n * dxhat - dxhat.sum(axis=0) - xhat * (dxhat * xhat).sum(axis=0)) / (n * std)
         return dx, (dout * xhat).mean(axis=0), dout.sum(axis=0)
-    r = wrong(sg.check_backward(out, [x, gamma, beta], backward), "constant factor: the claim is 1/4 times")
+    r = wrong(sg.check_backward(out, [x, gamma, beta], backward), "constant factor: the claim for gamma is 1/4 times")
     assert "a mean where there is a sum" in r.hint and "your course" not in r.hint

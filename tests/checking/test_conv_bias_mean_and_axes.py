@@ -34,7 +34,7 @@ def test_a_conv_bias_mean_names_douts_entries_over_the_bias_axes(pad, m, sizes):
     out, wrt = _conv(pad)
     assert sg.check_backward(out, wrt, lambda *a, **k: conv_backward(*a, **k, pad=pad)).verdict == "equal"
     r = wrong(sg.check_backward(out, wrt, lambda *a, **k: conv_backward(*a, **k, pad=pad, slip="db mean")),
-              f"constant factor: the claim is 1/{m} times the gradient — 1/{m} with {m} = {sizes}, the "
+              f"constant factor: the claim for b is 1/{m} times its gradient — 1/{m} with {m} = {sizes}, the "
               f"entries of dout")
     assert "over axes (0, 2, 3): a mean where there is a sum (dout.sum(axis=(0, 2, 3)), not .mean)" in r.hint
 

@@ -61,7 +61,7 @@ def test_dscores_indexed_with_colon_y_is_named_in_dW():
 
 def test_softmax_regression_without_the_mean_is_named():
     wrong(check_slip(softmax_regression, softmax_regression_backward, "no 1/n"),
-          "constant factor: the claim is 5 times the gradient — N = 5")
+          "constant factor: the claims for W and b (every variable) are 5 times their gradients — N = 5")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_the_right_attention_backward_is_torchs_and_equal():
 
 
 def test_attention_without_its_scale_names_the_scale_not_a_mean():
-    r = wrong(check_slip(attention, attention_backward, "no 1/sqrt(d)"), "constant factor: the claim is 2 times")
+    r = wrong(check_slip(attention, attention_backward, "no 1/sqrt(d)"), "constant factor: the claims for Q and K are 2 times")
     assert "attention's 1/sqrt(d_k)" in r.hint and "a sum where there is a mean" not in r.hint, r.hint
 
 

@@ -18,7 +18,7 @@ def test_quadratic_form_hessian_right_and_slips_named():
     r = sg.check(QUAD, x, 2 * A)
     assert not r and r.hint.kind == "symmetric A assumed"
     r = sg.check(QUAD, x, 2 * (A + A.T))
-    assert not r and r.hint.kind == "factor" and "2 times" in r.hint
+    assert not r and r.hint.kind == "constant factor" and "2 times" in r.hint
     assert "the Hessian differs" in repr(r)
 
 
@@ -118,7 +118,7 @@ def test_rosenbrock_hessian_of_scalar_symbols_against_torch():
     r = sg.check(f, [xs, ys], H.subs(-400 * xs, -200 * xs))
     assert not r and r.hint.kind == "one entry wrong" and "∂²f/∂x∂y" in r.hint and "mirror" in r.hint
     r = sg.check(f, [xs, ys], 2 * H, at={xs: 1, ys: 1})
-    assert not r and r.hint.kind == "factor"
+    assert not r and r.hint.kind == "constant factor"
     assert "at x = 1, y = 1" in str(r.counterexample) and "∂²f/∂x∂x" in str(r.counterexample)
 
 

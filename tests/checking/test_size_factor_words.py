@@ -46,7 +46,7 @@ def _db_over(which):
 def test_a_factor_equal_to_a_fixed_size_and_a_literal_one_is_not_named_by_either():
     out, wrt = _layer()
     r = wrong(sg.check_backward(out, wrt, _db_over("T"), dims={N: 4}),
-              "constant factor: the claim is 1/4 times the gradient — 1/4 with 4, which is the size N and "
+              "constant factor: the claim for b is 1/4 times its gradient — 1/4 with 4, which is the size N and "
               "the size of axis 1 of x (N, 4, 3)")
     assert "1/N" not in r.hint and "N = 4, a size" not in r.hint
     assert "give N a value no other size has" in r.hint
@@ -55,7 +55,7 @@ def test_a_factor_equal_to_a_fixed_size_and_a_literal_one_is_not_named_by_either
 def test_a_factor_equal_to_two_symbolic_sizes_given_equal_names_both():
     out, wrt = _layer(T_)
     r = wrong(sg.check_backward(out, wrt, _db_over("T"), dims={N: 4, T_: 4}),
-              "constant factor: the claim is 1/4 times the gradient — 1/4 with 4, which is the size N and the "
+              "constant factor: the claim for b is 1/4 times its gradient — 1/4 with 4, which is the size N and the "
               "size T")
     assert "1/N" not in r.hint and "1/T" not in r.hint
 
@@ -63,12 +63,12 @@ def test_a_factor_equal_to_two_symbolic_sizes_given_equal_names_both():
 def test_a_factor_of_one_size_alone_is_still_named():
     out, wrt = _layer(T_)
     wrong(sg.check_backward(out, wrt, _db_over("T"), dims={N: 5, T_: 4}),
-          "constant factor: the claim is 1/4 times the gradient — 1/T with T = 4, a size of the problem")
+          "constant factor: the claim for b is 1/4 times its gradient — 1/T with T = 4, a size of the problem")
     out, wrt = _layer()
     wrong(sg.check_backward(out, wrt, _db_over("N"), dims={N: 5}),
-          "constant factor: the claim is 1/5 times the gradient — 1/N with N = 5, a size of the problem")
+          "constant factor: the claim for b is 1/5 times its gradient — 1/N with N = 5, a size of the problem")
     wrong(sg.check_backward(out, wrt, _db_over("T")),      # sizes symgrad draws differ from the 4
-          "constant factor: the claim is 1/4 times the gradient — 1/4 with 4, the size of axis 1 of x")
+          "constant factor: the claim for b is 1/4 times its gradient — 1/4 with 4, the size of axis 1 of x")
 
 
 def test_two_literal_axes_of_one_size_are_both_said():
@@ -94,7 +94,7 @@ def test_a_factor_equal_to_a_size_is_no_mean_left_out_when_f_has_no_mean():
     axis 1 of w: a sum where there is a mean" would send the student to a mean that is not there."""
     x, w, b = sg.tensor("x", (N, 3)), sg.tensor("w", (3, 2)), sg.tensor("b", (2,))
     r = sg.check_backward(x @ w + b, [x, w, b], lambda dout, x, w, b: (2 * dout @ w.T, x.T @ dout, dout.sum(0)))
-    assert r.verdict == "not equal" and r.hint == "constant factor: the claim is 2 times the gradient.", r.hint
+    assert r.verdict == "not equal" and r.hint == "constant factor: the claim for x is 2 times its gradient.", r.hint
     loss = sg.sum((x @ w + b) ** 3) / N           # the same slip where f does divide by N
     r = sg.check_backward(loss, [x], lambda dout, x, w, b: 3 * ((x @ w + b) ** 2) @ w.T)
     assert "a sum where there is a mean (1/N missing)" in r.hint, r.hint
