@@ -828,7 +828,14 @@ class TeachLatexPrinter(LatexPrinter):
             return self._print(bare)
         split = over_root(expr)                  # \frac{u}{\sqrt{2}}, not \frac{\sqrt{2} u}{2}
         if split is not None:
-            return r"\frac{%s}{\sqrt{%d}}" % (self._print(split[0]), split[1])
+            num = self._print(split[0])
+            if r"\frac" in num:     # \frac{1}{\sqrt{2}} \left(\frac{∂L}{∂S}\right)^{T} Q: no fraction set small inside another
+                k, rest = split[0].as_coeff_Mul()
+                body = self._print(rest)
+                if isinstance(getattr(rest, "expr", rest), (sp.Add, sp.MatAdd)):
+                    body = r"\left(%s\right)" % body
+                return r"\frac{%s}{\sqrt{%d}} %s" % (self._print(k), split[1], body)
+            return r"\frac{%s}{\sqrt{%d}}" % (num, split[1])
         split = _elementwise_product(expr)
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split

@@ -63,6 +63,9 @@ def test_text_and_ascii_and_latex(tmp_path):
     assert "dL/dK = dL/dS * dS/dK = ((dL/dS).T @ Q)/sqrt(2)" in ascii_text, ascii_text
     tex = d.latex()
     assert r"S &= \frac{Q K^{T}}{\sqrt{2}}" in tex, tex
+    # no ∂L/∂S set small in the numerator of a fraction: the scale before it
+    assert r"= \frac{1}{\sqrt{2}} \left(\frac{\partial L}{\partial S}\right)^{T} Q" in tex, tex
+    assert r"= \frac{1}{\sqrt{2}} \frac{\partial L}{\partial S} K" in tex, tex
     pdflatex = need("pdflatex")
     (tmp_path / "att.tex").write_text(latex_document(tex))
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "att.tex"], cwd=tmp_path,
