@@ -20,15 +20,16 @@ from ..core import rules as R
 
 
 def scaled_product(e, consumers, disp):
-    """The number c when ``e`` is a matrix product no name was given, used once, by an elementwise
-    c·u of no other input (Q @ K.T/√d lowers to u, then u·√2/2); else None."""
+    """The number c > 0 when ``e`` is a matrix product no name was given, used once, by an
+    elementwise c·u of no other input (Q @ K.T/√d lowers to u, then u·√2/2); else None."""
     if e.prim is not R.matmul_p or e.out.id in disp:
         return None
     cs = consumers.get(e.out.id, ())
     if len(cs) != 1 or cs[0].prim is not R.ewise_p or len(cs[0].inputs) != 1 or cs[0].out.shape != e.out.shape:
         return None
     c = sp.nsimplify(sp.simplify(cs[0].params[0] / R.ph(0)))
-    return c if c.is_number and c.is_nonzero and c != 1 else None
+    # a positive scale only: −(x @ w₁) stays u₂ = −u₁, whose sign the closed forms let meet another
+    return c if c.is_number and c.is_positive and c != 1 else None
 
 
 def _scale_text(c) -> tuple[str, str]:

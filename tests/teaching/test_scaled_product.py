@@ -1,7 +1,7 @@
 """A matrix product only a number scales is one node with its scale (symgrad/teaching/scaled_product.py):
 attention's scores without a name read u₁ = (Q @ K.T)/√2, not u₁ = Q @ K.T then u₂ = u₁/√2, and a
-scale that is no reciprocal goes before the rule's formula (∇Q = 3·δ @ K). The steps' numbers are
-torch.autograd's."""
+scale that is no reciprocal goes before the rule's formula (∇Q = 3·δ @ K); a negation stays a node of
+its own (−(x @ w₁): the closed forms let its sign meet another). The steps' numbers are torch.autograd's."""
 import numpy as np
 import pytest
 import sympy as sp
@@ -52,8 +52,14 @@ def test_the_numbers_are_torchs(scale):
         np.testing.assert_allclose(val, t[str(name)].grad.numpy(), rtol=1e-10, atol=1e-13)
 
 
+def test_a_negated_product_stays_apart():
+    x, w = sg.tensor("x", (4, 3)), sg.tensor("w", (3, 5))
+    text = sg.derive(sg.sum(sg.exp(-(x @ w))), [w]).render("unicode")
+    assert "  u₁ = x @ w\n" in text and "  u₂ = −u₁\n" in text, text
+
+
 def test_the_rule_of_a_scale():
     assert scaled_rule("matrix product: ∇Q = δ @ K", sp.Rational(1, 8)) == "matrix product scaled by 1/8: ∇Q = δ @ K/8"
-    assert scaled_rule("matrix product, K transposed: ∇K = δᵀ @ Q", -2) == \
-        "matrix product scaled by −2, K transposed: ∇K = −2·δᵀ @ Q"
+    assert scaled_rule("matrix product, K transposed: ∇K = δᵀ @ Q", 2) == \
+        "matrix product scaled by 2, K transposed: ∇K = 2·δᵀ @ Q"
     assert scaled_rule("matrix product: ∇Q = δ @ K", sp.Rational(2, 3)) == "matrix product scaled by 2/3: ∇Q = (2/3)·δ @ K"
