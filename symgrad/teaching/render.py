@@ -1245,7 +1245,7 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
                 line += " = " + number(v, fmt, spec)
             lines.append(line)
         if getattr(steps, "shapes", False):        # Q = X @ W_q    (3×2)
-            lines = with_shapes(lines, [sym for sym, _, _ in steps.definitions], fmt)
+            lines = with_shapes(lines, [sym for sym, _, _ in steps.definitions], fmt, show)
         out += lines
     out.append(words(_sweep_sentence(steps), fmt) + ":")
     for s in steps.steps:
@@ -1312,7 +1312,7 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         for sym, ex, v in steps.definitions:
             segs = [show(ex, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
             if getattr(steps, "shapes", False):
-                segs[-1] += tex_shape(sym)
+                segs[-1] += tex_shape(sym, show)
             rows += _tex_equation(show(sym, fmt), segs, scale)
     rows.append(_sweep_heading(steps, inline))
     for s in steps.steps:
@@ -1345,7 +1345,7 @@ def _markdown(steps, extra=None) -> str:
     out = [_markdown_header(show(steps.out, fmt), show(steps.f, fmt)), "", "**Forward pass**", ""]
     for sym, ex, v in steps.definitions:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
-        tail += tex_shape(sym) if getattr(steps, "shapes", False) else ""
+        tail += tex_shape(sym, show) if getattr(steps, "shapes", False) else ""
         out.append(f"- ${show(sym, fmt)} = {show(ex, fmt)}{tail}$")
     out += ["", f"**{_sweep_sentence(steps)}**", ""]
     for s in steps.steps:
