@@ -1,7 +1,8 @@
 """Self-attention, one head: Q = X W_q, K = X W_k, V = X W_v, S = Q Kᵀ/√d, A = softmax(S, axis=1),
 Y = A V, and a loss L = Σ Y ⊙ G (G stands for the gradient the layers above send down). The steps
 read as the lecture writes them: ∂L/∂V = Aᵀ ∂L/∂Y, ∂L/∂A = ∂L/∂Y Vᵀ, the softmax's
-Jacobian-vector form (∂L/∂A − Σ(A ⊙ ∂L/∂A)) ⊙ A, ∂L/∂Q = ∂L/∂S K/√d and ∂L/∂K = ∂L/∂Sᵀ Q/√d.
+Jacobian-vector form (∂L/∂A − Σ(A ⊙ ∂L/∂A)) ⊙ A, ∂L/∂Q = ∂L/∂S K/√d and ∂L/∂K = ∂L/∂Sᵀ Q/√d;
+each forward line ends in its shape (shapes=True).
 
     PYTHONPATH=. python examples/teaching/attention.py
 """
@@ -32,7 +33,8 @@ def build():
     Y = A @ V
     names = {sg.tensor(n, e.shape): e for n, e in
              [("Q", Q), ("K", K), ("V", V), ("S", S), ("A", A), ("Y", Y)]}
-    return sg.derive(sg.sum(Y * G), [W_q, W_k, W_v], names=names, output_name="L")
+    # shapes=True: each forward line ends in its shape, S = (Q @ K.T)/√2    (3×3)
+    return sg.derive(sg.sum(Y * G), [W_q, W_k, W_v], names=names, output_name="L", shapes=True)
 
 
 def main(argv=None):

@@ -67,7 +67,7 @@ class Derivation(Derived):
     options: dict = field(default_factory=dict)   # teaching options from derive (names, at, ...)
 
     # -- teaching views ---------------------------------------------------------------------------
-    _TEACH = ("names", "at", "given", "output_name", "number_format", "convention", "gates")
+    _TEACH = ("names", "at", "given", "output_name", "number_format", "convention", "gates", "shapes")
 
     def _opts(self, kw) -> dict:
         bad = set(kw) - set(self._TEACH)
@@ -85,7 +85,13 @@ class Derivation(Derived):
         from .nesting import checked_nesting
         from .steps import build_steps
         checked_nesting(self.f)              # before minutes of work that would fail on the stack
-        return build_steps(self, **self._opts(kw))
+        opts = self._opts(kw)
+        shapes = opts.pop("shapes", False)   # a view's option: Q = X @ W_q    (3×2)
+        if not isinstance(shapes, bool):
+            raise ArgumentError(f"shapes must be True or False, got {shapes!r}")
+        steps = build_steps(self, **opts)
+        steps.shapes = shapes
+        return steps
 
     @property
     def steps(self):
@@ -128,7 +134,7 @@ class Derivation(Derived):
         from .graph_picture import picture
         from .node_naming import _known
         steps = self._view(kw)                          # names= (or gates=) may have rewritten f: draw that
-        opts = {k: v for k, v in self._opts(kw).items() if k != "convention"}
+        opts = {k: v for k, v in self._opts(kw).items() if k not in ("convention", "shapes")}
         if checked_gates(opts.pop("gates", None)) == "binary":     # a named sum of three terms: its last gate
             opts["names"] = gated_names(opts.get("names"), _known(self))
         return picture(steps.source or self, layout=layout, mode=mode, seed=seed, **opts)

@@ -44,6 +44,11 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
         rec = []
         seed = R.const(g, 1, ())
         _forward_sweep(g, [d.output], {w.id: seed}, on_step=lambda e, t: rec.append((e, t)))
+        # the tangents in the forward pass's order (u₁ = x₁·x₂ before u₂ = log(x₁), as it lists them):
+        # forward mode carries each tangent beside its value (a reading order is topological too)
+        pos = {e.out.id: k for k, e in enumerate(nm.fwd)}
+        if all(e.out.id in pos for e, _ in rec):
+            rec.sort(key=lambda et: pos[et[0].out.id])
         tan_of = {w.id: seed}
         for e, t in rec:
             tan_of[e.out.id] = t
@@ -57,7 +62,9 @@ def _forward_steps(d, at, names, output_name, number_format) -> Steps:
         for e, t in rec:
             node = disp.get(e.out.id, sp.Symbol(f"v{e.out.id}"))
             chain, subst, rules = [], [], []
-            for i, v in enumerate(e.inputs):
+            # the terms in the forward pass's order too: ∂y/∂u₁·∂u₁/∂x₁ + ∂y/∂u₂·∂u₂/∂x₁ for y = u₁ + u₂
+            for i in sorted(range(len(e.inputs)), key=lambda i: pos.get(e.inputs[i].id, -1)):
+                v = e.inputs[i]
                 if v.id not in tan_of:
                     continue
                 name, local = local_rule(e, i, disp, g)

@@ -46,6 +46,7 @@ from ..frontend.functions import sigmoid
 from .graph_folds import PASS_THROUGH, _one, _window_text, pooling, statistics
 from .cross_entropy_fold import delta as ce_delta, drawn_uses
 from .transposed_operand import transposes_distributed
+from .scaled_product import scalars_outside
 from .uses_note import weight_shared
 from .graph_layout import Arrow, Box, arrange
 from .logistic import sigma_form
@@ -870,6 +871,8 @@ class _Picture:
                 if len(shape) in (0, 2) else f"∂{self.out_name}/∂{self.name(vid)}"
         if expr is not None:
             expr = transposes_distributed(expr)     # (∂L/∂u).T @ Q, as the text writes ∂L/∂K
+            if self.nm.scaled:                      # ((∂L/∂S).T @ Q)/√2 for S = Q @ K.T/√2, as the text
+                expr = transposes_distributed(scalars_outside(expr))
         if self.uses(vid) > 1:
             return show(expr, "unicode") if expr is not None else "a share of " + lhs
         return lhs if expr is None else f"{lhs} = {show(expr, 'unicode')}"

@@ -27,6 +27,7 @@ from .cross_entropy_steps import folded as _ce_folded
 from . import transposed_operand as _transposed
 from .norm_affine import norm_affine
 from .split_flag import is_split
+from .scaled_product import scaled_product
 from .sum_order import written_order
 
 _ACTIVATIONS = (sigmoid, relu, leaky_relu, softplus, sp.tanh)
@@ -138,6 +139,15 @@ class Naming:
                     cs = self.consumers[cs[0].out.id]
                 if len(cs) == 1 and _is_plain_sum(cs[0]):
                     self.transparent[e.out.id] = cs[0].out.id
+        # a product scaled by a number (attention's scores S = Q @ K.T/√d) is one node of the slide
+        # too, not u₁ = Q @ K.T then S = u₁/√2; unlike a bias add, the scale reaches the product's
+        # gradient: ∂L/∂Q = (∂L/∂S)/√2 @ K, written from ∂L/∂S (`scaled_product`)
+        self.scaled: dict[int, Any] = {}        # matmul (id) -> the number its one consumer scales it by
+        for e in self.fwd:
+            c = scaled_product(e, self.consumers, disp) if self.tensor else None
+            if c is not None and e.out.id not in self.transparent:
+                self.transparent[e.out.id] = self.consumers[e.out.id][0].out.id
+                self.scaled[e.out.id] = c
         self._name_layers()
         if fold_statistics:        # a norm layer's γ ⊙ x̂ + β is one node, y: ∂L/∂γ = Σ ∂L/∂y ⊙ x̂
             for t, add in norm_affine(self, disp).items():

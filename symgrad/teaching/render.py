@@ -39,6 +39,7 @@ from .root_scale import over_root, print_over_root
 from .sum_order import as_written_sum, in_affine_order
 from .uses_note import is_uses_note
 from .rule_prose import _tex_escape, words
+from .shape_notes import tex_shape, with_shapes
 from .text_wrap import wrap_equation
 
 FORMATS = ("text", "unicode", "markdown", "latex")
@@ -827,7 +828,14 @@ class TeachLatexPrinter(LatexPrinter):
             return self._print(bare)
         split = over_root(expr)                  # \frac{u}{\sqrt{2}}, not \frac{\sqrt{2} u}{2}
         if split is not None:
-            return r"\frac{%s}{\sqrt{%d}}" % (self._print(split[0]), split[1])
+            num = self._print(split[0])
+            if r"\frac" in num:     # \frac{1}{\sqrt{2}} \left(\frac{∂L}{∂S}\right)^{T} Q: no fraction set small inside another
+                k, rest = split[0].as_coeff_Mul()
+                body = self._print(rest)
+                if isinstance(getattr(rest, "expr", rest), (sp.Add, sp.MatAdd)):
+                    body = r"\left(%s\right)" % body
+                return r"\frac{%s}{\sqrt{%d}} %s" % (self._print(k), split[1], body)
+            return r"\frac{%s}{\sqrt{%d}}" % (num, split[1])
         split = _elementwise_product(expr)
         if split:                                # tensors: dout \odot \gamma
             scalars, tensors = split
@@ -1230,11 +1238,15 @@ def render(steps, fmt: str = "unicode", extra=None) -> str:
     out = [f"{show(steps.out, fmt)} = {show(steps.f, fmt)}"]
     if steps.definitions:
         out.append("Forward pass:")
+        lines = []
         for sym, ex, v in steps.definitions:
             line = f"  {show(sym, fmt)} = {show(ex, fmt)}"
             if v is not None:
                 line += " = " + number(v, fmt, spec)
-            out.append(line)
+            lines.append(line)
+        if getattr(steps, "shapes", False):        # Q = X @ W_q    (3×2)
+            lines = with_shapes(lines, [sym for sym, _, _ in steps.definitions], fmt, show)
+        out += lines
     out.append(words(_sweep_sentence(steps), fmt) + ":")
     for s in steps.steps:
         out.append("  " + render_step(s, fmt, spec))
@@ -1299,6 +1311,8 @@ def _latex_lines(steps, inline: bool = False, scale: bool = False, extra=None) -
         rows.append(_tex_heading("Forward pass", inline=inline))
         for sym, ex, v in steps.definitions:
             segs = [show(ex, fmt)] + ([number(v, fmt, spec)] if v is not None else [])
+            if getattr(steps, "shapes", False):
+                segs[-1] += tex_shape(sym, show)
             rows += _tex_equation(show(sym, fmt), segs, scale)
     rows.append(_sweep_heading(steps, inline))
     for s in steps.steps:
@@ -1331,6 +1345,7 @@ def _markdown(steps, extra=None) -> str:
     out = [_markdown_header(show(steps.out, fmt), show(steps.f, fmt)), "", "**Forward pass**", ""]
     for sym, ex, v in steps.definitions:
         tail = " = " + number(v, fmt, spec) if v is not None else ""
+        tail += tex_shape(sym, show) if getattr(steps, "shapes", False) else ""
         out.append(f"- ${show(sym, fmt)} = {show(ex, fmt)}{tail}$")
     out += ["", f"**{_sweep_sentence(steps)}**", ""]
     for s in steps.steps:

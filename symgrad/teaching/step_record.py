@@ -59,6 +59,7 @@ class Steps:
     convention: str | None = None         # "row" / "column": the views add the Jacobian form
     named_gradients: dict = field(default_factory=dict)   # w -> ∂L/∂w in adjoint names (δ·xᵀ), when
     #                                                       gradients holds its closed form instead
+    shapes: bool = False                  # the views write each forward value's shape (`shape_notes`)
 
     def __iter__(self):
         return iter(self.steps)

@@ -54,6 +54,7 @@ from .loss_terms import data_terms, param_symbols, penalty_last, split_penalties
 from .as_written import as_written as _as_written, in_shape, matvec_views_dropped, merge_reshapes, summed, written_shape
 from .step_record import NodeStep, Rule, Steps  # noqa: F401  (Steps: imported from here too)
 from .stop_steps import with_stop_gradient_steps
+from .scaled_product import product_of, scaled_rule, scalars_outside
 from .binary_gates import binary_gates, checked_gates, gated_names, products_flat
 from .names import _fold_products, regroup  # noqa: F401  (_fold_products: graph_picture's import)
 from .node_naming import Naming, _known
@@ -231,6 +232,9 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                     named_too[cot[o].id] = gsym[o]
                 continue
             o = nm.owner(eqn.out.id)
+            if eqn.out.id in nm.scaled:    # S = Q @ K.T/√2: the product's gradient built from ∂L/∂S
+                known[cot[o].id] = gsym[o]
+                continue
             known[cot[eqn.out.id].id] = passed_delta.get(cot[eqn.out.id].id, gsym[o])
         build = SympyBuilder(g, known)
         build_named = SympyBuilder(g, {**known, **named_too}) if named_too else None
@@ -291,6 +295,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                     c_eqn = nm.consumers[eqn.out.id][0]
                     k = next(j for j, v in enumerate(c_eqn.inputs) if v.id == eqn.out.id)
                     rname, local = local_rule(c_eqn, k, disp, g)
+            if product_of(nm, eqn) in nm.scaled:      # ∇Q = δ @ K/√2 for S = Q @ K.T/√2
+                rname = scaled_rule(rname, nm.scaled[product_of(nm, eqn)])
             chain1.append([partial(out_name, cname, ()), partial(cname, str(node), ())]
                           if shape == () else [gsym[o], partial(cname, str(node), ())])
             rules.append(Rule(rname, partial(cname, str(node), ()), local))
@@ -313,6 +319,8 @@ def build_steps(d, at=None, names=None, given=None, output_name=None, number_for
                         e = plain
                 if eqn.out.id in nm.transposed:       # Q @ K.T: ∂L/∂K = (∂L/∂S).T @ Q
                     e = transposes_distributed(e)
+                if product_of(nm, eqn) in nm.scaled:      # ((∂L/∂S).T @ Q)/√2, the scale outside
+                    e = transposes_distributed(scalars_outside(e))
                 if passed_delta and g.producer[vid].prim.leaf and o in nm.generic and eqn.prim is A.reshape_p:
                     e = _through_reshape(e, c, g, known, passed_delta, cot[eqn.out.id].id)
                 subst.append([e])

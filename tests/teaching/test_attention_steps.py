@@ -1,8 +1,10 @@
 """One head of self-attention reads as a lecture writes its backward pass: ∂L/∂V = Aᵀ @ ∂L/∂Y,
 ∂L/∂A = ∂L/∂Y @ Vᵀ, the softmax's Jacobian-vector form, the scale 1/√d as /√2 (not SymPy's
-√2/2), and S = Q @ K.T one node whose K gets ∂L/∂K = (∂L/∂u).T @ Q with the rule ∇K = δᵀ @ Q —
-no node u = K.T with a step of its own, no rule ∇Q = δ @ K.Tᵀ (symgrad/teaching/transposed_operand.py,
-root_scale.py). The numbers are torch.autograd's."""
+√2/2), and the scores S = Q @ K.T/√2 one node (no unnamed u₁ = Q @ K.T before it) whose operands
+get ∂L/∂Q = (∂L/∂S @ K)/√2 and ∂L/∂K = ((∂L/∂S).T @ Q)/√2 with the rules ∇Q = δ @ K/√2 and
+∇K = δᵀ @ Q/√2 — no node u = K.T with a step of its own, no rule ∇Q = δ @ K.Tᵀ
+(symgrad/teaching/transposed_operand.py, scaled_product.py, root_scale.py). The numbers are
+torch.autograd's."""
 import subprocess
 
 import numpy as np
@@ -40,25 +42,30 @@ def test_the_steps_read_as_the_lecture():
     d, _ = _attention()
     text = d.render("unicode")
     fwd = text.split("Forward pass:")[1].split("Backward")[0]
-    assert "u₁ = Q @ K.T\n" in fwd and "S = u₁/√2\n" in fwd, fwd
+    assert "  S = (Q @ K.T)/√2\n" in fwd and "Q @ K.T\n" not in fwd, fwd
     assert "= K.T" not in fwd and "√2/2" not in text, text
     steps = _steps(text)
     assert steps["∂L/∂V"].startswith("∂L/∂V = ∂L/∂Y · ∂Y/∂V = A.T @ ∂L/∂Y"), steps["∂L/∂V"]
     assert steps["∂L/∂A"].startswith("∂L/∂A = ∂L/∂Y · ∂Y/∂A = ∂L/∂Y @ V.T"), steps["∂L/∂A"]
     assert "(∂L/∂A − (A ⊙ ∂L/∂A).sum(axis=1, keepdims=True)) ⊙ A" in steps["∂L/∂S"], steps["∂L/∂S"]
-    assert steps["∂L/∂u₁"].startswith("∂L/∂u₁ = ∂L/∂S · ∂S/∂u₁ = (∂L/∂S)/√2    ["), steps["∂L/∂u₁"]
-    assert steps["∂L/∂Q"] == "∂L/∂Q = ∂L/∂u₁ · ∂u₁/∂Q = ∂L/∂u₁ @ K    [matrix product: ∇Q = δ @ K]"
-    assert steps["∂L/∂K"] == ("∂L/∂K = ∂L/∂u₁ · ∂u₁/∂K = (∂L/∂u₁).T @ Q    "
-                              "[matrix product, K transposed: ∇K = δᵀ @ Q]")
-    assert not any(k.startswith("∂L/∂u₃") for k in steps), steps      # no step for K.T
+    assert steps["∂L/∂Q"] == ("∂L/∂Q = ∂L/∂S · ∂S/∂Q = (∂L/∂S @ K)/√2    "
+                              "[matrix product scaled by 1/√2: ∇Q = δ @ K/√2]")
+    assert steps["∂L/∂K"] == ("∂L/∂K = ∂L/∂S · ∂S/∂K = ((∂L/∂S).T @ Q)/√2    "
+                              "[matrix product scaled by 1/√2, K transposed: ∇K = δᵀ @ Q/√2]")
+    assert not any(k.startswith("∂L/∂u") for k in steps if k != "∂L/∂u₁"), steps   # no step for Q @ K.T, K.T
+    assert "∂L/∂u₁" in steps and "G ⊙ Y" in fwd     # the one u left is the loss's G ⊙ Y
 
 
 def test_text_and_ascii_and_latex(tmp_path):
     d, _ = _attention()
     ascii_text = d.render("text")
-    assert "S = u1/sqrt(2)" in ascii_text and "dL/dK = dL/du1 * du1/dK = (dL/du1).T @ Q" in ascii_text, ascii_text
+    assert "S = (Q @ K.T)/sqrt(2)" in ascii_text, ascii_text
+    assert "dL/dK = dL/dS * dS/dK = ((dL/dS).T @ Q)/sqrt(2)" in ascii_text, ascii_text
     tex = d.latex()
-    assert r"S &= \frac{u_{1}}{\sqrt{2}}" in tex, tex
+    assert r"S &= \frac{Q K^{T}}{\sqrt{2}}" in tex, tex
+    # no ∂L/∂S set small in the numerator of a fraction: the scale before it
+    assert r"= \frac{1}{\sqrt{2}} \left(\frac{\partial L}{\partial S}\right)^{T} Q" in tex, tex
+    assert r"= \frac{1}{\sqrt{2}} \frac{\partial L}{\partial S} K" in tex, tex
     pdflatex = need("pdflatex")
     (tmp_path / "att.tex").write_text(latex_document(tex))
     r = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "att.tex"], cwd=tmp_path,
@@ -87,5 +94,5 @@ def test_the_numbers_are_torchs():
 def test_the_picture_writes_k_s_gradient_as_the_text():
     d, _ = _attention()
     src = d.graph().source
-    assert "∂L/∂K = (∂L/∂u₁).T @ Q" in src, src
+    assert "∂L/∂K = ((∂L/∂S).T @ Q)/√2" in src and "∂L/∂Q = (∂L/∂S @ K)/√2" in src, src
     assert "√2/2" not in src, src

@@ -74,14 +74,15 @@ def test_the_picture_draws_one_softmax_node_with_all_of_the_scores_gradient():
 
 
 def test_the_transposed_operand_is_part_of_its_product():
-    # as the text's u₁ = Q @ K.T (no step for K.T): one node "① · ②ᵀ", K's edge straight into it
-    # with ∂L/∂K (until 2026-11-30, eighth session: a □ᵀ node between them)
+    # as the text's u₃ = (u₁ @ u₂.T)/2 (no step for K.T): one node "① · ②ᵀ", K's edge straight into
+    # it with ∂L/∂K (until 2026-11-30, eighth session: a □ᵀ node between them), the scale 1/2 in
+    # both operands' gradients (until 2026-12-01, thirteenth session, from a node Q @ K.T of its own)
     src = _attention().graph().source
     names = node_names(src)
     assert "① · ②ᵀ" in names.values() and "□ᵀ" not in names.values(), sorted(names.values())
     prod = next(k for k, v in names.items() if v == "① · ②ᵀ")
     into = [(fv, gv) for _, fv, gv, dst in edges(src) if dst == prod]
-    assert into == [("u₁", "∂L/∂u₁ = ∂L/∂u₃ @ u₂"), ("u₂", "∂L/∂u₂ = (∂L/∂u₃).T @ u₁")], into
+    assert into == [("u₁", "∂L/∂u₁ = (∂L/∂u₃ @ u₂)/2"), ("u₂", "∂L/∂u₂ = ((∂L/∂u₃).T @ u₁)/2")], into
 
 
 def test_the_transposed_operands_edge_carries_torchs_gradient():

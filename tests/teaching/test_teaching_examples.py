@@ -205,10 +205,11 @@ def test_attention(capsys, tmp_path):
     out = run("attention", capsys, tmp_path)
     # the lecture: ∂L/∂V = Aᵀ ∂L/∂Y, ∂L/∂A = ∂L/∂Y Vᵀ, ∂L/∂S = (∂L/∂A − Σ_j A ⊙ ∂L/∂A) ⊙ A,
     # ∂L/∂Q = ∂L/∂S K/√d, ∂L/∂K = ∂L/∂Sᵀ Q/√d
-    lines_in(out, ["A = softmax(S, axis=1)", "S = u₁/√2", "u₁ = Q @ K.T",
+    lines_in(out, ["A = softmax(S, axis=1)", "  S = (Q @ K.T)/√2          (3×3)", "  Q = X @ W_q               (3×2)",
                    "∂L/∂V = ∂L/∂Y · ∂Y/∂V = A.T @ ∂L/∂Y", "∂L/∂A = ∂L/∂Y · ∂Y/∂A = ∂L/∂Y @ V.T",
-                   "(∂L/∂A − (A ⊙ ∂L/∂A).sum(axis=1, keepdims=True)) ⊙ A", "∂L/∂u₁ = ∂L/∂S · ∂S/∂u₁ = (∂L/∂S)/√2",
-                   "∂L/∂Q = ∂L/∂u₁ · ∂u₁/∂Q = ∂L/∂u₁ @ K", "∂L/∂K = ∂L/∂u₁ · ∂u₁/∂K = (∂L/∂u₁).T @ Q"])
+                   "(∂L/∂A − (A ⊙ ∂L/∂A).sum(axis=1, keepdims=True)) ⊙ A",
+                   "∂L/∂Q = ∂L/∂S · ∂S/∂Q = (∂L/∂S @ K)/√2", "∂L/∂K = ∂L/∂S · ∂S/∂K = ((∂L/∂S).T @ Q)/√2"])
+    assert "Q @ K.T\n" not in out, out         # the scores are one step, not u₁ = Q @ K.T then S = u₁/√2
 
 
 def test_vector_layer(capsys, tmp_path):
