@@ -86,3 +86,15 @@ def checked(program, data: dict, args, lines=None) -> dict:
         said = _in_command_words(e, as_train, None, {"data": lines})
         raise (SymgradError(f"--data {args.data}: {e}") if said is e else said) from None
     return data
+
+
+def standardized_as_trained(trained: Trained, data: dict, args, command: str) -> dict:
+    """``data`` standardized as the checkpoint's run standardized its own (symgrad train
+    --standardize), said on stderr; as it is when that run's were not."""
+    stats = trained.checkpoint.standardized
+    if not stats:
+        return data
+    from ..compiling.training_standardize import standardized
+    print(f"symgrad {command}: standardizing {', '.join(map(repr, stats))} of --data with the means and scales "
+          f"{args.checkpoint} was trained with (symgrad train --standardize)", file=sys.stderr)
+    return standardized(data, stats)

@@ -52,6 +52,7 @@ def run(args) -> int:
                            f"compares the outputs with): evaluate needs every input of the model file; symgrad "
                            f"predict takes the features alone")
     data = _trained.checked(trained.program, data, args, getattr(data, "lines", None))
+    data = _trained.standardized_as_trained(trained, data, args, "evaluate")
     record = {"samples": num_samples(data), "loss": T.mean_loss(trained.program, values, data, args.batch_size)}
     for name, metric in _metrics(T, args, model, trained.program).items():
         if name == "loss":

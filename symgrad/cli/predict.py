@@ -68,6 +68,7 @@ def run(args) -> int:
     data = load_data(args.data, model.inputs, without=unread, command="predict")
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
     data = _trained.checked(program, features, args, getattr(data, "lines", None))
+    data = _trained.standardized_as_trained(trained, data, args, "predict")
     columns, arrays = {}, {}        # a table's columns; a .npz's arrays, each output in its own shape
     for i in range(len(model.outputs)):
         shaped = predict(program, trained.checkpoint.values, data, args.batch_size, output=i, flat=False)

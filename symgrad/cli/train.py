@@ -104,6 +104,11 @@ def register(subparsers):
                         "(and past its square root times the largest of the first 10 steps') "
                         "(default 1e8: a learning rate too large; off: only a loss that is not finite), "
                         "keeping the values of the lowest loss")
+    p.add_argument("--standardize", action="store_true",
+                   help="standardize the features (the real-valued inputs the model file's outputs read), each "
+                        "column by its mean and standard deviation over the training samples (scikit-learn's "
+                        "StandardScaler); the means and scales are saved in --checkpoint and --best, and symgrad "
+                        "evaluate and predict standardize their data alike")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -453,6 +458,11 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
+    scaled = _standardization(args, model, program, resumed, data)
+    if scaled is not None:
+        from ..compiling.training_standardize import standardized
+        data = standardized(data, scaled)
+        validation = standardized(validation, scaled) if validation is not None else None
     metrics = _metrics(T, args, model, program)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
     if log is not None:         # refused before the lines that say what the run goes on from
@@ -498,7 +508,7 @@ def _train(args, T) -> int:
                           seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now,
-                          max_loss_growth=args.max_loss_growth)
+                          max_loss_growth=args.max_loss_growth, standardized=scaled)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
@@ -555,6 +565,41 @@ def _train(args, T) -> int:
               "(symgrad evaluate and symgrad predict read it; in Python, sg.load_checkpoint('CK.npz').values)",
               file=sys.stderr)
     return 0
+
+
+def _standardization(args, model, program, resumed, data) -> dict | None:
+    """The means and scales the features are standardized with: --resume's, when its run's were (with
+    --standardize or not: its values were trained on such data); with --standardize, those of the
+    training samples ``data`` (after --validation-split: the held-out samples do not count); else None."""
+    from ..compiling.training_standardize import fit_standardization
+    from ._trained import unread_inputs
+    if resumed is not None and resumed.standardized is not None:
+        print(f"symgrad train: standardizing {', '.join(map(repr, resumed.standardized))} with the means and "
+              f"scales of --resume {args.resume}, as its run did", file=sys.stderr)
+        return resumed.standardized
+    if not args.standardize:
+        return None
+    if resumed is not None:
+        raise SymgradError(f"--standardize: --resume {args.resume} was trained on data that were not standardized; "
+                           f"its values would meet features of another scale (leave --standardize out, or start "
+                           f"a new run without --resume)")
+    if not model.outputs:
+        raise SymgradError(f"--standardize standardizes the features, the inputs the model file's outputs read: "
+                           f"{args.model} defines no outputs (add outputs = [...], the network's output)")
+    unread = unread_inputs(model, program)
+    features = [x.name for x in model.inputs if all(x is not u for u in unread)
+                and not (getattr(x, "is_integer_tensor", False) or getattr(x, "is_integer", False))]
+    if not features:
+        raise SymgradError(f"--standardize: the inputs the outputs read are all integers (labels, indices, "
+                           f"categories), which are not standardized; {args.model} has no feature to standardize")
+    n = len(next(iter(data.values())))
+    stats = fit_standardization(data, features)
+    said = ", ".join(f"{name!r} ({stats[name]['mean'].size} column{'s' if stats[name]['mean'].size > 1 else ''})"
+                     for name in features)
+    print(f"symgrad train: standardizing {said} by the mean and standard deviation of each column over the {n} "
+          f"training samples; they are saved with the values (--checkpoint, --best), and symgrad evaluate and "
+          f"predict standardize their data alike", file=sys.stderr)
+    return stats
 
 
 def _in_command_words(e, args, model, lines_of=None) -> Exception:
