@@ -33,7 +33,8 @@ def register(subparsers):
     _trained.add_arguments(p, "the test data, as symgrad train's --data: a .npz with one array per input, "
                               "or a .csv (.tsv) table, one row per sample")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
-                   help="as symgrad train's: loss (always), accuracy, mae, mse, separated by commas (default: loss, "
+                   help="as symgrad train's, separated by commas: loss (always), accuracy, precision, recall, f1, "
+                        "auc, mae, mse (default: loss, "
                         "and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
     p.set_defaults(func=run)
 

@@ -89,8 +89,10 @@ def register(subparsers):
                         "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
                         "or score (not loss or err), and minimizes the rest")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
-                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, mae, mse (default: "
-                        "loss, and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
+                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, precision, "
+                        "recall, f1, auc (a classifier's, for imbalanced classes: of class 1, or the mean over the "
+                        "classes), mae, mse (default: loss, and accuracy when the model file names its target; there, a "
+                        "regression's real-valued target is refused: give loss,mae)")
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
@@ -309,6 +311,7 @@ def _metrics(T, args, model, program) -> dict:
     """The metrics of the epoch lines: the loss, and the accuracy when the model file names its target
     and outputs; or the loss and those --metrics names, compared with the model file's target (else
     with the one input its outputs do not read, as sg.train finds it)."""
+    from ..compiling.training_metrics import named_metric
     metrics = {"loss": T.mean_loss}
     if args.metrics is None:
         if model.target is not None and model.outputs:
@@ -322,8 +325,7 @@ def _metrics(T, args, model, program) -> dict:
         if model.target is None:
             metrics.update(T._metrics_dict([name], program))
         else:
-            metrics[name] = T.accuracy(model.target) if name == "accuracy" else \
-                T.regression_error(model.target, name)
+            metrics[name] = named_metric(name, model.target)
     return metrics
 
 

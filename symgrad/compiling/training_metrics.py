@@ -241,11 +241,14 @@ def regression_error(target, kind: str = "mae", output=0) -> Callable:
     return metric
 
 
-_METRICS_HELP = ("give 'loss', 'accuracy', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
+_METRICS_HELP = ("give 'loss', 'accuracy', 'precision', 'recall', 'f1', 'auc', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
                  "dict name -> callable (see symgrad.compiling.training.accuracy)")
-METRIC_NAMES = ("loss", "accuracy", "mae", "mse")
-# Keras's long names for the same metrics, recorded under the short ones Keras records them by
-_LONG_NAMES = {"mean_absolute_error": "mae", "mean_squared_error": "mse", "acc": "accuracy"}
+# precision, recall, f1 and auc: a classifier's on imbalanced classes (training_class_metrics)
+METRIC_NAMES = ("loss", "accuracy", "precision", "recall", "f1", "auc", "mae", "mse")
+# Keras's (and scikit-learn's) long names for the same metrics, recorded under the short ones
+_LONG_NAMES = {"mean_absolute_error": "mae", "mean_squared_error": "mse", "acc": "accuracy", "f1_score": "f1",
+               "roc_auc": "auc"}
+_LABELLED = ("accuracy", "precision", "recall", "f1", "auc")       # compared with class labels
 
 
 def _metrics_dict(metrics, program=None) -> dict:
@@ -265,8 +268,7 @@ def _metrics_dict(metrics, program=None) -> dict:
         if isinstance(m, str) and m.lower() in _LONG_NAMES:
             m = _LONG_NAMES[m.lower()]
         if isinstance(m, str) and m in METRIC_NAMES:
-            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program, m)) if m == "accuracy" \
-                else regression_error(_label_input(program, m), m)
+            out[m] = named_metric(m, None if m == "loss" else _label_input(program, m))
         elif callable(m):
             # by its name, as Keras names them ("<lambda>" read as "lambda"); a name taken already
             # (two lambdas) gets a suffix, _1, _2: the second silently replaced the first
@@ -284,6 +286,19 @@ def _metrics_dict(metrics, program=None) -> dict:
     return out
 
 
+def named_metric(name: str, target):
+    """The metric of one of `METRIC_NAMES` (``"loss"`` needs no ``target``), comparing the output with
+    the input ``target``."""
+    if name == "loss":
+        return mean_loss
+    if name == "accuracy":
+        return accuracy(target)
+    if name in ("mae", "mse"):
+        return regression_error(target, name)
+    from .training_class_metrics import class_metric
+    return class_metric(target, name)
+
+
 def _label_input(program, name="accuracy"):
     """The input holding the labels (or a regression's targets), for ``metrics=["accuracy"]`` (or
     ``"mae"``, ``"mse"``: ``name``): the one input the program's outputs do not read (Keras's
@@ -291,15 +306,15 @@ def _label_input(program, name="accuracy"):
     spec = getattr(program, "spec", None)
     if spec is None or not getattr(spec.eval, "outputs", None):
         raise TrainingArgumentError(
-            f"metrics {name!r} compares the program's prediction with the {'labels' if name == 'accuracy' else 'targets'}: "
-            f"compile with outputs=[...] (the {'scores or probabilities' if name == 'accuracy' else 'predictions'}), "
+            f"metrics {name!r} compares the program's prediction with the {'labels' if name in _LABELLED else 'targets'}: "
+            f"compile with outputs=[...] (the {'scores or probabilities' if name in _LABELLED else 'predictions'}), "
             f"then give metrics=[{name!r}]")
     needs = getattr(program, "_needs", {}).get("forward")
     unread = [x for x, read in zip(program.inputs, needs or ()) if not read]
     if len(unread) != 1:
         names = ", ".join(repr(key_name(x)) for x in (unread or program.inputs))
         raise TrainingArgumentError(
-            f"metrics {name!r} cannot tell which input holds the {'labels' if name == 'accuracy' else 'targets'} "
+            f"metrics {name!r} cannot tell which input holds the {'labels' if name in _LABELLED else 'targets'} "
             f"({names}); name it: "
             + (f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)" if name == "accuracy"
                else f"metrics={{{name!r}: regression_error('<input>', {name!r})}} "
