@@ -214,3 +214,19 @@ def test_the_table_of_other_tools_options_names_only_options_that_exist():
             assert name not in sub.choices[command]._option_string_actions, name
             named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", advice))
             assert named <= own, (name, named - own)
+
+
+@pytest.mark.parametrize("option, said", [
+    ("--class-weight", "class weights are the model file's loss's, as torch's: sg.bce_with_logits(logit, y, "
+                       "pos_weight=n0 / n1)"),
+    ("--normalize", "--standardize: each feature column by its mean and standard deviation"),
+    ("--scale", "--standardize"),
+    ("--val-split", "--validation-split FRACTION"),
+])
+def test_a_data_scientists_options_are_told_where_they_are(tmp_path, capsys, option, said):
+    """Before: --class-weight balanced was only 'unrecognized', --normalize 'did you mean --optimizer?' and
+    --scale 'did you mean --seed?'."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    assert cli.main(["train", str(tmp_path / "m.py"), "--data", "d.csv", option, "0.2"]) == 2
+    err = capsys.readouterr().err
+    assert f"({option}: {said}" in err and "did you mean" not in err, err
