@@ -45,6 +45,11 @@ def register(subparsers):
                               "read as symgrad train reads it)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the predictions here: a .csv or .tsv table, or a .npz (default: CSV on stdout)")
+    p.add_argument("--probabilities", action="store_true",
+                   help="a classifier's (a model file naming its target): add each sample's class probabilities "
+                        "(scikit-learn's predict_proba) — probability, of class 1, for one logit (its sigmoid); "
+                        "probability_0, probability_1, … for several (the softmax of the scores); an output "
+                        "that is a probability already is written as it is"),
     p.set_defaults(func=run)
 
 
@@ -64,6 +69,9 @@ def run(args) -> int:
     if not model.outputs:
         raise SymgradError(f"{args.model} defines no outputs: predict computes them; add outputs = [...] (the "
                            f"network's output, e.g. the scores before the loss) to the model file")
+    if args.probabilities and model.target is None:
+        raise SymgradError(f"--probabilities: class probabilities are a classifier's, and {args.model} names no "
+                           f"target (the input holding the class labels): add target = <that input> to it")
     unread = _trained.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
@@ -81,6 +89,11 @@ def run(args) -> int:
             columns.update({f"{stem}_{j}": out[:, j] for j in range(out.shape[1])})
         if i == 0 and model.target is not None:
             columns["class"] = arrays["class"] = _classes(program, out)
+        if i == 0 and args.probabilities:
+            prob = _probabilities(program, out)
+            arrays["probability"] = prob[:, 0] if prob.shape[1] == 1 else prob
+            columns.update({"probability": prob[:, 0]} if prob.shape[1] == 1 else
+                           {f"probability_{j}": prob[:, j] for j in range(prob.shape[1])})
     if args.output and args.output.lower().endswith(".npz"):
         # one array per output, (samples, *one sample's shape) as Keras's predict returns it: an
         # image (n, 1, 8, 8) rather than 64 arrays output_0 … output_63 (until 2026-12-01, eleventh session)
@@ -109,6 +122,21 @@ def _classes(program, out) -> np.ndarray:
     if out.shape[1] > 1:
         return out.argmax(axis=1)
     return (out[:, 0] > (0.0 if output_is_logit(program, 0) else 0.5)).astype(np.int64)
+
+
+def _probabilities(program, out) -> np.ndarray:
+    """Each row's class probabilities (one column, of class 1, for one output): the sigmoid of one
+    logit, the softmax of several; an output that is no logit is a probability already."""
+    from ..compiling.training_metrics import output_is_logit
+    out = out.astype(np.float64)
+    if not output_is_logit(program, 0):
+        return out
+    if out.shape[1] == 1:
+        # the sigmoid without overflow: exp of a negative number only
+        e = np.exp(-np.abs(out))
+        return np.where(out >= 0, 1 / (1 + e), e / (1 + e))
+    z = np.exp(out - out.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def _table(columns: dict, sep: str, digits: int) -> str:

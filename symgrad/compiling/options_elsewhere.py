@@ -159,4 +159,9 @@ COMMAND_ELSEWHERE = {
                         "--max-loss-growth TIMES: a loss more than TIMES the first step's stops the run as diverged "
                         "(default 1e8), as a loss that is not finite always does"),
     },
+    "predict": {
+        **dict.fromkeys(("--proba", "--predict-proba", "--predict_proba", "--probability", "--probs", "--prob"),
+                        "--probabilities adds each sample's class probabilities (the sigmoid of one logit, the "
+                        "softmax of several scores)"),
+    },
 }
