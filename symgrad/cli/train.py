@@ -124,6 +124,7 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     the one whose refusals these are."""
     from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
+    from ..compiling.training_missing import FILL_OR_DROP, missing_message
     if not os.path.isfile(path):
         # np.savez("train", ...) writes train.npz: a name given without its suffix is found
         near = path + ".npz" if not path.endswith(".npz") and os.path.isfile(path + ".npz") else None
@@ -170,6 +171,9 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
                            f"the same positive number of samples on their first axis; got {said}{hint}")
     for n, a in out.items():
+        missing = missing_message(a)
+        if missing and not np.isinf(a).any():       # NaN: missing values, each column named
+            raise DataError(f"{what} {path}: the array {n!r}{missing}; {FILL_OR_DROP}, then save it again")
         found = nonfinite_entries(a)
         if found:
             count, first, rows = found

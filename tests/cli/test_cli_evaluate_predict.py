@@ -213,7 +213,8 @@ def test_a_nan_in_the_table_is_not_said_as_training(run, capsys, command):
     np.savez(path / "nan.npz", x=x)
     assert cli.main([command, str(path / "model.py"), str(path / "ck.npz"), "--data", str(path / "nan.npz")]) == 2
     err = capsys.readouterr().err
-    assert f"the first nan at index [1, 2] (sample 1); symgrad {command} needs finite numbers" in err, err
+    assert "the array 'x' has 1 missing value (NaN) among its 12 entries: column 2 at sample 1" in err, err
+    assert "training" not in err
 
 
 @pytest.mark.parametrize("onto, said", [("new.csv", "that is --data"), ("ck.npz", "that is the checkpoint")])

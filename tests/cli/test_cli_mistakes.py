@@ -62,14 +62,23 @@ def _train(files, data, capsys, *extra):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_a_non_finite_value_in_the_data_is_located(files, capsys, bad):
+def test_a_non_finite_value_in_the_data_is_located(files, capsys):
     data = blobs(40)
-    data["x"][7, 2] = bad
+    data["x"][7, 2] = np.inf
     code, err = _train(files, data, capsys)
     assert code == 2
     assert f"--data {files / 'd.npz'}: the array 'x' has 1 non-finite entry" in err, err
-    assert f"the first {bad} at index [7, 2] (sample 7)" in err and "drop or fill" in err
+    assert "the first inf at index [7, 2] (sample 7)" in err and "drop or fill" in err
+
+
+def test_missing_values_in_the_data_are_located_by_column(files, capsys):
+    """A NaN (pandas' missing value, saved by df.to_numpy()) was 'the first nan at index [7, 2]' only."""
+    data = blobs(40)
+    data["x"][7, 2] = data["x"][30, 2] = data["x"][9, 0] = np.nan
+    code, err = _train(files, data, capsys)
+    assert code == 2
+    assert (f"--data {files / 'd.npz'}: the array 'x' has 3 missing values (NaN) among its 160 entries: column 0 "
+            f"at sample 9; column 2 at samples 7 and 30 (0-based, as X[sample, column]); fill them") in err, err
 
 
 def test_data_of_the_wrong_shape_is_the_data_files_fault(files, capsys):
