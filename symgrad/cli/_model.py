@@ -300,3 +300,12 @@ def add_optimizer_arguments(parser):
                         help="clip each gradient entry to [-V, V] before each update (torch's clip_grad_value_)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                         help="floating-point type of the compiled program (default float32)")
+
+
+def unread_inputs(model, program) -> list:
+    """The model file's inputs that its outputs do not read (the labels, the targets of the loss):
+    what a data file for predict may leave out, evaluate names when it does, and train
+    --standardize leaves as they are. [] without outputs (the loss reads every input)."""
+    if not model.outputs:
+        return []
+    return [x for x, read in zip(model.inputs, program._needs["forward"]) if not read]

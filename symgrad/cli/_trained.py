@@ -59,15 +59,6 @@ def restore(args, command: str) -> Trained:
     return Trained(model, ck, program)
 
 
-def unread_inputs(model, program) -> list:
-    """The model file's inputs that its outputs do not read (the labels, the targets of the loss):
-    what a data file for predict may leave out, and evaluate names when it does. None without
-    outputs (the loss reads every input)."""
-    if not model.outputs:
-        return []
-    return [x for x, read in zip(model.inputs, program._needs["forward"]) if not read]
-
-
 def checked(program, data: dict, args, lines=None) -> dict:
     """``data`` as sg.train checks it before the first step (shapes as declared, labels in range),
     its errors said as symgrad train says them: with --data's file, and a table's line (``lines``:

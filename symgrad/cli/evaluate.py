@@ -45,7 +45,7 @@ def run(args) -> int:
     trained = _trained.restore(args, "evaluate")
     model, values = trained.model, trained.checkpoint.values
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
-    unread = _trained.unread_inputs(model, trained.program)
+    unread = _model.unread_inputs(model, trained.program)
     data = load_data(args.data, model.inputs, without=unread, command="evaluate")
     missing = [x.name for x in unread if x.name not in data]
     if missing:

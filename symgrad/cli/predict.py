@@ -72,7 +72,7 @@ def run(args) -> int:
     if args.probabilities and model.target is None:
         raise SymgradError(f"--probabilities: class probabilities are a classifier's, and {args.model} names no "
                            f"target (the input holding the class labels): add target = <that input> to it")
-    unread = _trained.unread_inputs(model, program)
+    unread = _model.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
     data = _trained.checked(program, features, args, getattr(data, "lines", None))

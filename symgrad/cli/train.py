@@ -578,7 +578,6 @@ def _standardization(args, model, program, resumed, data) -> dict | None:
     --standardize or not: its values were trained on such data); with --standardize, those of the
     training samples ``data`` (after --validation-split: the held-out samples do not count); else None."""
     from ..compiling.training_standardize import fit_standardization
-    from ._trained import unread_inputs
     if resumed is not None and resumed.standardized is not None:
         print(f"symgrad train: standardizing {', '.join(map(repr, resumed.standardized))} with the means and "
               f"scales of --resume {args.resume}, as its run did", file=sys.stderr)
@@ -592,7 +591,7 @@ def _standardization(args, model, program, resumed, data) -> dict | None:
     if not model.outputs:
         raise SymgradError(f"--standardize standardizes the features, the inputs the model file's outputs read: "
                            f"{args.model} defines no outputs (add outputs = [...], the network's output)")
-    unread = unread_inputs(model, program)
+    unread = _model.unread_inputs(model, program)
     features = [x.name for x in model.inputs if all(x is not u for u in unread)
                 and not (getattr(x, "is_integer_tensor", False) or getattr(x, "is_integer", False))]
     if not features:

@@ -6,7 +6,8 @@ sample of class 1 scores above one of class 0, ties counting half). By name in `
 ``symgrad train --metrics``, as Keras's ``Precision()``, ``Recall()``, ``F1Score()`` and ``AUC()``.
 
 The predicted class is read as `accuracy` reads it: the arg-max of several scores, or one output
-above 0 for a logit (0.5 for a probability); the labels as `accuracy` takes them.
+above 0 for a logit (0.5 for a probability); the labels as `accuracy` takes them. Here the scoring
+(`class_score`, of the outputs and labels as arrays); `training_metrics.class_metric` is the metric.
 
 >>> import numpy as np
 >>> binary_scores(np.array([1, 0, 1, 1]), np.array([1, 0, 0, 0]), np.array([0.9, 0.1, 0.4, 0.2]))["recall"]
@@ -14,12 +15,8 @@ above 0 for a logit (0.5 for a probability); the labels as `accuracy` takes them
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from ..core.values import key_name, lookup
-from .training_metrics import _check_classes, output_is_logit, predict
 from .training_results import TrainingArgumentError
 
 CLASS_METRICS = ("precision", "recall", "f1", "auc")
@@ -62,43 +59,28 @@ def _macro(labels, pred, classes: int, kind: str) -> float:
     return float(np.mean([binary_scores(labels == c, pred == c, pred == c)[kind] for c in range(classes)]))
 
 
-def class_metric(target, kind: str, output=0) -> Callable:
-    """A metric (``kind``: ``"precision"``, ``"recall"``, ``"f1"`` or ``"auc"``) of the predicted
-    class against the labels in the input ``target`` (see the module). ``auc`` takes two classes;
-    over more it is a `TrainingArgumentError`, and so is a validation set holding one class only (no
-    curve to draw).
-
-    >>> metric = class_metric("y", "f1")      # then: train(..., metrics={"f1": metric})
-    """
-    if kind not in CLASS_METRICS:
-        raise TrainingArgumentError(f"class_metric: kind is one of {', '.join(CLASS_METRICS)}, got {kind!r}")
-
-    def metric(program, values, data):
-        out = predict(program, values, data, output=output)
-        y = np.asarray(lookup(data, target))
-        y = y.reshape(y.shape[0], -1)
-        _check_classes(y, out.shape[1], key_name(target), None)
-        if out.shape[1] == 1:
-            score = out[:, 0]
-            pred = (score > (0.0 if output_is_logit(program, output) else 0.5)).astype(int)
-            labels = (y[:, 0] > 0.5).astype(int) if y.shape[1] == 1 else y.argmax(1)
-            classes = 2
-        else:
-            classes = out.shape[1]
-            pred = out.argmax(1)
-            labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
-            score = out[:, 1] - out[:, 0] if classes == 2 else None     # monotone in class 1's probability
-        if kind == "auc":
-            if classes != 2:
-                raise TrainingArgumentError(f"auc is the area under the ROC curve of two classes, and the output has "
-                                            f"{classes} scores per sample: give f1, precision or recall (the mean "
-                                            f"over the classes)")
-            got = binary_scores(labels, pred, score)["auc"]
-            if got != got:
-                raise TrainingArgumentError(f"auc needs samples of both classes, and {key_name(target)!r} holds "
-                                            f"only class {int(labels[0])} here")
-            return got
-        return binary_scores(labels, pred, score)[kind] if classes == 2 else _macro(labels, pred, classes, kind)
-    metric.__name__ = f"{kind}({key_name(target)})"
-    metric.reads = (key_name(target),)
-    return metric
+def class_score(kind: str, out: np.ndarray, y: np.ndarray, logit: bool, target: str) -> float:
+    """``kind`` (one of `CLASS_METRICS`) of the outputs ``out`` (one row per sample) against the labels
+    ``y`` (one row per sample: a class index, a 0/1 label or a one-hot row); ``logit``: whether one
+    output is read at 0 (else 0.5); ``target``: the labels' name, for the messages."""
+    if out.shape[1] == 1:
+        score = out[:, 0]
+        pred = (score > (0.0 if logit else 0.5)).astype(int)
+        labels = (y[:, 0] > 0.5).astype(int) if y.shape[1] == 1 else y.argmax(1)
+        classes = 2
+    else:
+        classes = out.shape[1]
+        pred = out.argmax(1)
+        labels = y.argmax(1) if y.shape[1] > 1 else y[:, 0].astype(int)
+        score = out[:, 1] - out[:, 0] if classes == 2 else None     # monotone in class 1's probability
+    if kind == "auc":
+        if classes != 2:
+            raise TrainingArgumentError(f"auc is the area under the ROC curve of two classes, and the output has "
+                                        f"{classes} scores per sample: give f1, precision or recall (the mean "
+                                        f"over the classes)")
+        got = binary_scores(labels, pred, score)["auc"]
+        if got != got:
+            raise TrainingArgumentError(f"auc needs samples of both classes, and {target!r} holds only class "
+                                        f"{int(labels[0])} here")
+        return got
+    return binary_scores(labels, pred, score)[kind] if classes == 2 else _macro(labels, pred, classes, kind)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.values import key_name, lookup
 from .training_arrays import num_samples, to_numpy
+from .training_class_metrics import CLASS_METRICS, class_score
 from .training_results import TrainingArgumentError
 
 
@@ -241,6 +242,29 @@ def regression_error(target, kind: str = "mae", output=0) -> Callable:
     return metric
 
 
+def class_metric(target, kind: str, output=0) -> Callable:
+    """A metric of a classifier on imbalanced classes (``kind``: ``"precision"``, ``"recall"``,
+    ``"f1"`` or ``"auc"``; `training_class_metrics`): the predicted class, read as `accuracy` reads
+    it, against the labels in the input ``target``. ``auc`` takes two classes; over more it is a
+    `TrainingArgumentError`, and so is data holding one class only (no curve to draw).
+
+    >>> metric = class_metric("y", "f1")      # then: train(..., metrics={"f1": metric})
+    """
+    if kind not in CLASS_METRICS:
+        raise TrainingArgumentError(f"class_metric: kind is one of {', '.join(CLASS_METRICS)}, got {kind!r}")
+
+    def metric(program, values, data):
+        out = predict(program, values, data, output=output)
+        y = np.asarray(lookup(data, target))
+        y = y.reshape(y.shape[0], -1)
+        _check_classes(y, out.shape[1], key_name(target), None)
+        logit = out.shape[1] == 1 and output_is_logit(program, output)
+        return class_score(kind, out, y, logit, key_name(target))
+    metric.__name__ = f"{kind}({key_name(target)})"
+    metric.reads = (key_name(target),)
+    return metric
+
+
 _METRICS_HELP = ("give 'loss', 'accuracy', 'precision', 'recall', 'f1', 'auc', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
                  "dict name -> callable (see symgrad.compiling.training.accuracy)")
 # precision, recall, f1 and auc: a classifier's on imbalanced classes (training_class_metrics)
@@ -295,7 +319,6 @@ def named_metric(name: str, target):
         return accuracy(target)
     if name in ("mae", "mse"):
         return regression_error(target, name)
-    from .training_class_metrics import class_metric
     return class_metric(target, name)
 
 

@@ -7,7 +7,7 @@ import sympy as sp
 
 import symgrad as sg
 from symgrad.compiling.training import TrainingArgumentError, train
-from symgrad.compiling.training_class_metrics import class_metric
+from symgrad.compiling.training_metrics import class_metric
 
 skm = pytest.importorskip("sklearn.metrics")
 N = sp.Symbol("N", integer=True, positive=True)
