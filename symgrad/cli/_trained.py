@@ -32,7 +32,7 @@ def add_arguments(p, data_help: str) -> None:
                         "on it)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                    help="floating-point type of the compiled program (default float32)")
-    p.add_argument("--target", default="numpy", choices=["numpy", "triton"],
+    p.add_argument("--target", default="numpy", choices=["numpy", "triton"], type=_model._backend,
                    help="numpy only: it runs the compiled NumPy program on the CPU. A checkpoint holds the "
                         "values alone, the same whichever symgrad train --target wrote it, so one trained "
                         "with --target triton is read here as it is (triton: refused, saying so)")

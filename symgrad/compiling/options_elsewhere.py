@@ -117,6 +117,9 @@ _HYPERS = ("the optimizer's hyperparameters other than --lr are the model file's
            "weight_decay=0.01) (--optimizer NAME takes that optimizer's defaults)")
 _RESUME = "--resume CK.npz goes on from a checkpoint (its values, optimizer state, epoch and step)"
 _CLIP = "--clip-grad-norm MAX_NORM (torch's clip_grad_norm_), or --clip-grad-value V"
+_COLUMNS = ("a table's columns go to the model file's inputs in their order, each input taking as many as one "
+            "sample of it holds (inputs = [x, y] with x of 4 features: 4 columns for x, then 1 for y); the "
+            "input holding the labels is the model file's target = y")
 COMMAND_ELSEWHERE = {
     "train": {
         **dict.fromkeys(("--early-stopping", "--early-stop", "--early_stopping", "--earlystopping",
@@ -153,6 +156,9 @@ COMMAND_ELSEWHERE = {
                          "--feature-scaling", "--zscore"),
                         "--standardize: each feature column by its mean and standard deviation over the training "
                         "samples, saved with the values and applied again by symgrad evaluate and predict"),
+        **dict.fromkeys(("--label", "--labels", "--label-column", "--label_column", "--label-col", "--target-column",
+                         "--target_column", "--target-col", "--y", "--features", "--feature-columns", "--columns",
+                         "--usecols", "--x"), _COLUMNS),
         **dict.fromkeys(("--val-split", "--val_split", "--validation_split", "--test-size", "--test_size",
                          "--holdout"), "--validation-split FRACTION (0.2 holds out a fifth of --data, drawn with --seed)"),
         **dict.fromkeys(("--divergence-threshold", "--divergence_threshold"),

@@ -231,6 +231,8 @@ def test_the_table_of_other_tools_options_names_only_options_that_exist():
     ("--normalize", "--standardize: each feature column by its mean and standard deviation"),
     ("--scale", "--standardize"),
     ("--val-split", "--validation-split FRACTION"),
+    ("--label", "a table's columns go to the model file's inputs in their order"),
+    ("--features", "a table's columns go to the model file's inputs in their order"),
 ])
 def test_a_data_scientists_options_are_told_where_they_are(tmp_path, capsys, option, said):
     """Before: --class-weight balanced was only 'unrecognized', --normalize 'did you mean --optimizer?' and
@@ -239,3 +241,15 @@ def test_a_data_scientists_options_are_told_where_they_are(tmp_path, capsys, opt
     assert cli.main(["train", str(tmp_path / "m.py"), "--data", "d.csv", option, "0.2"]) == 2
     err = capsys.readouterr().err
     assert f"({option}: {said}" in err and "did you mean" not in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_a_label_column_given_as_target_is_told_what_target_is(tmp_path, capsys, command):
+    """--target churn (the label column, as AutoML tools name it) was "invalid choice: 'churn' (choose from
+    'numpy', 'triton')"."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    ck = [] if command == "train" else ["ck.npz"]
+    assert cli.main([command, str(tmp_path / "m.py"), *ck, "--data", "d.csv", "--target", "churn"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --target: 'churn' is no backend: --target chooses the backend" in err, err
+    assert "The labels are the model file's: target = <the input holding them>" in err
