@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from ..errors import SymgradError
+from ..errors import DataError, SymgradError
 from . import _model
+from .csv_data import columns_unlike
 
 
 @dataclass
@@ -89,3 +90,11 @@ def standardized_as_trained(trained: Trained, data: dict, args, command: str) ->
     print(f"symgrad {command}: standardizing {', '.join(map(repr, stats))} of --data with the means and scales "
           f"{args.checkpoint} was trained with (symgrad train --standardize)", file=sys.stderr)
     return standardized(data, stats)
+
+
+def check_columns_as_trained(trained: Trained, data, args) -> None:
+    """A table whose header names its columns otherwise than the training table's did is refused
+    (`csv_data.columns_unlike`)."""
+    why = columns_unlike(trained.checkpoint.columns, getattr(data, "columns", None), args.checkpoint)
+    if why:
+        raise DataError(f"--data {args.data}: {why}")

@@ -68,8 +68,12 @@ def columns_per_sample(inputs) -> list:
 
 
 class Table(dict):
-    """The arrays of a table by input name, and ``lines``: the file's line number of each sample."""
+    """The arrays of a table by input name, ``lines``: the file's line number of each sample, and
+    ``header``: its first row's names (None without one), ``columns``: the header's names of each
+    input read, by input name (None without a header)."""
     lines: list
+    header: list | None = None
+    columns: dict | None = None
 
 
 def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
@@ -133,6 +137,12 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
                            f"the cells must be finite numbers: drop or fill those rows")
     out, col = Table(), 0
     out.lines = lines
+    if header is not None and len(header) == want:
+        out.header = header
+        out.columns, at = {}, 0
+        for name, _, k, _ in layout:
+            out.columns[name] = header[at:at + k]
+            at += k
     for name, shape, k, integer in layout:
         block = table[:, col:col + k]
         if integer:
@@ -154,6 +164,25 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
         out[name] = block.reshape((len(rows),) + shape)
         col += k
     return out
+
+
+def columns_unlike(want, got, trained_by: str) -> str | None:
+    """Why a table whose header names its columns ``got`` ({input name: [names]}) is not read as the
+    training table's, ``want`` (a checkpoint's ``columns``), was (``trained_by``: the checkpoint's
+    name): reordered or renamed columns, which go to the inputs by position and would be read as
+    other features, silently (scikit-learn checks feature names alike). None when they agree, or
+    when either side has no header."""
+    if not want or not got or any(name not in want for name in got):
+        return None
+    expected = [c for name in got for c in want[name]]
+    have = [c for name in got for c in got[name]]
+    if expected == have:
+        return None
+    how = (f"reorder them (pandas: df[{expected!r}])" if sorted(expected) == sorted(have) else
+           "give the columns the training table had, in its order")
+    return (f"its columns are {', '.join(have)}, but {trained_by} was trained on a table whose columns were "
+            f"{', '.join(expected)}, in that order; a table's columns go to the model's inputs by position, so "
+            f"these would be read as other features: {how}")
 
 
 def _missing_cells(rows, lines, header, path, what, where=None) -> None:

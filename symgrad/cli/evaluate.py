@@ -47,6 +47,7 @@ def run(args) -> int:
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
     unread = _model.unread_inputs(model, trained.program)
     data = load_data(args.data, model.inputs, without=unread, command="evaluate")
+    _trained.check_columns_as_trained(trained, data, args)
     missing = [x.name for x in unread if x.name not in data]
     if missing:
         raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "

@@ -74,6 +74,7 @@ def run(args) -> int:
                            f"target (the input holding the class labels): add target = <that input> to it")
     unread = _model.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
+    _trained.check_columns_as_trained(trained, data, args)
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
     data = _trained.checked(program, features, args, getattr(data, "lines", None))
     data = _trained.standardized_as_trained(trained, data, args, "predict")

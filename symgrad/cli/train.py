@@ -448,6 +448,12 @@ def _train(args, T) -> int:
                                f"--validation-split held out other samples than --seed {args.seed} does: this run "
                                f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
+    columns = getattr(data, "columns", None)          # a table's header, kept with the values: predict checks it
+    if resumed is not None:
+        from .csv_data import columns_unlike
+        why = columns_unlike(resumed.columns, columns, f"--resume {args.resume}")
+        if why:
+            raise DataError(f"--data {args.data}: {why}")
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
     if resumed is not None and resumed.samples is not None:
         _check_resumed_samples(args, resumed, len(next(iter(data.values()))))
@@ -514,7 +520,7 @@ def _train(args, T) -> int:
                           seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now,
-                          max_loss_growth=args.max_loss_growth, standardized=scaled)
+                          max_loss_growth=args.max_loss_growth, standardized=scaled, columns=columns)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:

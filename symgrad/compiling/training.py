@@ -64,7 +64,8 @@ from ..frontend.keywords import keywords
 from .training_blowup import LossWatch, check_growth
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import (Checkpoint, CheckpointError, ResumeDataWarning, ResumeSeedWarning,
-                                  check_checkpoint_path, fits, integer_seed, load, load_checkpoint, save)
+                                  check_checkpoint_path, check_columns, fits, integer_seed, load, load_checkpoint,
+                                  save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
@@ -121,7 +122,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
           seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None,
-          max_loss_growth=1e8, standardized=None) -> History:
+          max_loss_growth=1e8, standardized=None, columns=None) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
@@ -154,6 +155,9 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       (`training_standardize.fit_standardization`; ``symgrad train --standardize``), recorded in
       every checkpoint and in ``history.best``, so that what reads them standardizes its data alike;
       train does not apply them. Default: those of a `Checkpoint` resumed from (``values=``).
+    - ``columns``: the names of the data's columns, ``{input name: [column names]}`` (a table's
+      header; ``symgrad train`` gives them), recorded alike, so that a table given to the trained
+      values later is checked against them (``symgrad predict`` refuses columns in another order).
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
       (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
       did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
@@ -246,6 +250,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         standardized = check_statistics(standardized)
     except ValueError as e:
         raise TrainingArgumentError(f"standardized: {e}; it is what fit_standardization returns") from None
+    try:
+        columns = None if columns is None else check_columns(columns)
+    except ValueError as e:
+        raise TrainingArgumentError(f"columns: {e}") from None
     step = done = seen0 = 0          # steps and epochs taken before, samples into the next (resuming)
     if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
         values = _history_checkpoint(values)
@@ -262,6 +270,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _warn_other_seed(ck.seed, seed, shuffle)
         if standardized is None:           # the data of a run resumed are standardized as that run's were
             standardized = ck.standardized
+        if columns is None:
+            columns = ck.columns
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -316,7 +326,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _warn_other_samples(ck.samples, n)
     per_epoch = math.ceil(n / batch_size)
     if early is not None:            # the best epoch's checkpoint records the run too (--best, history.best)
-        early.run = {"seed": integer_seed(seed), "samples": n, "standardized": standardized}
+        early.run = {"seed": integer_seed(seed), "samples": n, "standardized": standardized, "columns": columns}
     # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
     total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
@@ -333,7 +343,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         nonlocal saved
         if checkpoint is not None and saved != history.step:
             save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen,
-                 seed=seed, samples=n, standardized=standardized)
+                 seed=seed, samples=n, standardized=standardized, columns=columns)
             saved = history.step
 
     drawn = bar_wanted(progress)
@@ -372,7 +382,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                             kept = watch.lowest
                             if checkpoint is not None:    # the values kept, where they go on from
                                 save(checkpoint, kept.values, kept.state, step=kept.step, epoch=kept.epoch,
-                                     seen=kept.seen, seed=seed, samples=n, standardized=standardized)
+                                     seen=kept.seen, seed=seed, samples=n, standardized=standardized,
+                                     columns=columns)
                             raise _blown_up(program, watch, loss, step, epoch, history, early, checkpoint)
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state

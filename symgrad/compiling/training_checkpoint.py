@@ -58,7 +58,9 @@ class Checkpoint:
     scale of each standardized input, ``{name: {"mean": array, "scale": array}}``, when the run's
     data were standardized (``symgrad train --standardize``): data given to these values must be
     standardized alike, ``(X - s["mean"]) / s["scale"]`` (`training_standardize.standardized`), as
-    ``symgrad evaluate`` and ``predict`` do; None otherwise."""
+    ``symgrad evaluate`` and ``predict`` do; None otherwise. ``columns``: the names of the training
+    table's columns of each input, ``{input name: [column names]}`` (its header, when ``symgrad
+    train --data`` read one), against which a table given later is checked; None otherwise."""
     values: dict
     state: object = None
     step: int = 0
@@ -67,6 +69,7 @@ class Checkpoint:
     seed: int | None = None
     samples: int | None = None
     standardized: dict | None = None
+    columns: dict | None = None
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -144,11 +147,12 @@ def _array_keys(index) -> set:
 
 
 def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None,
-         samples=None, standardized=None) -> None:
+         samples=None, standardized=None, columns=None) -> None:
     """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
     ``seen``, the samples of the next epoch trained on, for a save part-way through it; ``seed`` and
     ``samples``, the run's integer seed and number of training samples, when given; ``standardized``,
-    the statistics its data were standardized with, see `Checkpoint`).
+    the statistics its data were standardized with, and ``columns``, the names of its table's
+    columns: see `Checkpoint`).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
     >>> import numpy as np, tempfile, os
@@ -168,6 +172,8 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen:
         index["samples"] = int(samples)
     if standardized is not None:
         index["standardized"] = _pack(check_statistics(standardized), arrays)
+    if columns is not None:
+        index["columns"] = check_columns(columns)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -219,13 +225,26 @@ def load_checkpoint(path) -> Checkpoint:
             scaled = check_statistics(_unpack(index["standardized"], arrays)) if "standardized" in index else None
         except ValueError as e:
             raise CheckpointError(f"{path} is not a symgrad checkpoint: {e}") from None
+        try:
+            columns = check_columns(index["columns"]) if "columns" in index else None
+        except ValueError as e:
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: {e}") from None
         return Checkpoint(values, _unpack(index["state"], arrays), counts["step"], counts["epoch"], counts["seen"],
-                          index.get("seed"), counts["samples"], scaled)
+                          index.get("seed"), counts["samples"], scaled, columns)
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
+
+
+def check_columns(columns) -> dict:
+    """``columns`` as a checkpoint holds them, {input name: [column names]}, or a ValueError."""
+    if not isinstance(columns, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, (list, tuple)) and all(isinstance(c, str) for c in v)
+            for k, v in columns.items()):
+        raise ValueError("its columns are not {input name: [column names]}")
+    return {k: list(v) for k, v in columns.items()}
 
 
 def fits(program, values: Mapping) -> str | None:
