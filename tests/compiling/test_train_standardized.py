@@ -71,3 +71,12 @@ def test_a_checkpoint_whose_statistics_are_tampered_with_is_refused(tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(CheckpointError, match="its standardization of 'x' is not"):
         sg.load_checkpoint(path)
+
+
+def test_the_columns_are_recorded_alike(tmp_path):
+    cols = {"x": ["a", "b", "c", "d"], "t": ["k0", "k1", "k2"]}
+    h = train(SoftmaxRegression(sg.optim.SGD(lr=0.1)), blobs(16), progress=False, values=init(), patience=2,
+              checkpoint=tmp_path / "ck.npz", columns=cols)
+    assert sg.load_checkpoint(tmp_path / "ck.npz").columns == cols and h.best.columns == cols
+    with pytest.raises(TrainingArgumentError, match=r"columns: its columns are not \{input name: \[column names\]\}"):
+        train(SoftmaxRegression(sg.optim.SGD(lr=0.1)), blobs(16), progress=False, values=init(), columns=["a"])
