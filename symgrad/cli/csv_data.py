@@ -166,10 +166,10 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
     return out
 
 
-def columns_unlike(want, got, trained_by: str) -> str | None:
+def columns_unlike(want, got, trained_by: str, theirs: str | None = None) -> str | None:
     """Why a table whose header names its columns ``got`` ({input name: [names]}) is not read as the
     training table's, ``want`` (a checkpoint's ``columns``), was (``trained_by``: the checkpoint's
-    name): reordered or renamed columns, which go to the inputs by position and would be read as
+    name; ``theirs``: how to say whose columns ``want`` are instead): reordered or renamed columns, which go to the inputs by position and would be read as
     other features, silently (scikit-learn checks feature names alike). None when they agree, or
     when either side has no header."""
     if not want or not got or any(name not in want for name in got):
@@ -180,8 +180,8 @@ def columns_unlike(want, got, trained_by: str) -> str | None:
         return None
     how = (f"reorder them (pandas: df[{expected!r}])" if sorted(expected) == sorted(have) else
            "give the columns the training table had, in its order")
-    return (f"its columns are {', '.join(have)}, but {trained_by} was trained on a table whose columns were "
-            f"{', '.join(expected)}, in that order; a table's columns go to the model's inputs by position, so "
+    theirs = theirs or f"{trained_by} was trained on a table whose columns were"
+    return (f"its columns are {', '.join(have)}, but {theirs} {', '.join(expected)}, in that order; a table's columns go to the model's inputs by position, so "
             f"these would be read as other features: {how}")
 
 

@@ -455,6 +455,12 @@ def _train(args, T) -> int:
         if why:
             raise DataError(f"--data {args.data}: {why}")
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
+    if validation is not None:          # a validation table whose header orders the columns otherwise
+        from .csv_data import columns_unlike
+        why = columns_unlike(columns, getattr(validation, "columns", None), "",
+                             f"--data {args.data}'s columns are")
+        if why:
+            raise DataError(f"--validation {args.validation}: {why}")
     if resumed is not None and resumed.samples is not None:
         _check_resumed_samples(args, resumed, len(next(iter(data.values()))))
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)

@@ -71,3 +71,14 @@ def test_the_same_columns_or_no_header_are_read(trained, capsys):
     assert _predict(path, "bare.csv") == 0                    # nothing to check it against
     _write(path / "test.csv", HEADER, x, y)
     assert _predict(path, "test.csv", "evaluate") == 0
+
+
+def test_a_validation_table_in_another_order_is_refused(trained, capsys):
+    path, x, y = trained
+    _write(path / "val.csv", ["income", "age", "balance", "region"], x[:, [1, 0, 2, 3]], y)
+    capsys.readouterr()
+    assert cli.main(["train", str(path / "model.py"), "--data", str(path / "train.csv"), "--validation",
+                     str(path / "val.csv"), "--epochs", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert (f"--validation {path / 'val.csv'}: its columns are income, age, balance, region, label, but --data "
+            f"{path / 'train.csv'}'s columns are age, income, balance, region, label, in that order") in err, err
