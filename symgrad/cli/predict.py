@@ -55,6 +55,7 @@ def register(subparsers):
 
 def run(args) -> int:
     from ..compiling.training import predict
+    from ..compiling.training_metrics import probabilities_of
     from .compile import check_output
     if args.output:
         if not (is_table(args.output) or args.output.lower().endswith(".npz")):
@@ -91,7 +92,7 @@ def run(args) -> int:
         if i == 0 and model.target is not None:
             columns["class"] = arrays["class"] = _classes(program, out)
         if i == 0 and args.probabilities:
-            prob = _probabilities(program, out)
+            prob = probabilities_of(program, out)
             arrays["probability"] = prob[:, 0] if prob.shape[1] == 1 else prob
             columns.update({"probability": prob[:, 0]} if prob.shape[1] == 1 else
                            {f"probability_{j}": prob[:, j] for j in range(prob.shape[1])})
@@ -123,21 +124,6 @@ def _classes(program, out) -> np.ndarray:
     if out.shape[1] > 1:
         return out.argmax(axis=1)
     return (out[:, 0] > (0.0 if output_is_logit(program, 0) else 0.5)).astype(np.int64)
-
-
-def _probabilities(program, out) -> np.ndarray:
-    """Each row's class probabilities (one column, of class 1, for one output): the sigmoid of one
-    logit, the softmax of several; an output that is no logit is a probability already."""
-    from ..compiling.training_metrics import output_is_logit
-    out = out.astype(np.float64)
-    if not output_is_logit(program, 0):
-        return out
-    if out.shape[1] == 1:
-        # the sigmoid without overflow: exp of a negative number only
-        e = np.exp(-np.abs(out))
-        return np.where(out >= 0, 1 / (1 + e), e / (1 + e))
-    z = np.exp(out - out.max(axis=1, keepdims=True))
-    return z / z.sum(axis=1, keepdims=True)
 
 
 def _table(columns: dict, sep: str, digits: int) -> str:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "regression_error", "class_metric", "TrainingDataError", "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
+           "regression_error", "class_metric", "probabilities", "TrainingDataError", "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
            "ResumeSeedWarning", "ResumeDataWarning"]
 
 import math
@@ -72,7 +72,7 @@ from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
-from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, class_metric, loss_over_batch, mean_loss, predict, regression_error
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, class_metric, loss_over_batch, mean_loss, predict, probabilities, regression_error
 from .training_log import EpochLog
 from .training_results import History, TrainingArgumentError, TrainingDataError, TrainingDiverged
 from .training_standardize import check_statistics

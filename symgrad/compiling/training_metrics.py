@@ -113,6 +113,29 @@ def predict(program, values, data, batch_size: int = 1024, output=0, flat: bool 
     return np.concatenate(rows)
 
 
+def probabilities(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
+    """A classifier's class probabilities for each sample of ``data`` (scikit-learn's
+    ``predict_proba``): the sigmoid of one logit (one column, class 1's), the softmax of several
+    scores; an output that is no logit (``sg.sigmoid(...)``, ``sg.softmax(...)``) is returned as it
+    is. ``symgrad predict --probabilities`` writes them.
+
+    >>> p = probabilities          # then: p(program, history.values, {"x": X_new})
+    """
+    return probabilities_of(program, predict(program, values, data, batch_size, output=output), output)
+
+
+def probabilities_of(program, out: np.ndarray, output=0) -> np.ndarray:
+    """`probabilities` of the outputs ``out`` (one row per sample) that ``program`` gave."""
+    out = np.asarray(out, dtype=np.float64)
+    if not output_is_logit(program, output):
+        return out
+    if out.shape[1] == 1:
+        e = np.exp(-np.abs(out))               # the sigmoid without overflow: exp of a number <= 0 only
+        return np.where(out >= 0, 1 / (1 + e), e / (1 + e))
+    z = np.exp(out - out.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
 def accuracy(target, output=0, threshold: float | None = None) -> Callable:
     """A metric: the fraction of samples whose predicted class is right. ``target`` names the
     input that holds the labels: one-hot rows (the class is the arg-max) or class indices. With

@@ -85,3 +85,22 @@ def test_by_name_in_train_and_the_refusals():
         train(trained, {"x": X, "y": np.zeros(60)}, progress=False, metrics=["auc"])
     with pytest.raises(TrainingArgumentError, match="auc is the area under the ROC curve of two classes"):
         train(_classes(3), {"x": X, "y": rng.integers(0, 3, 60)}, progress=False, metrics=["auc"])
+
+
+def test_probabilities_are_the_sigmoid_or_softmax_of_the_scores():
+    special = pytest.importorskip("scipy.special")
+    from symgrad.compiling.training import probabilities
+    prog = _binary_logit()
+    values = {"w": np.array([1.0, -0.5, 0.2]), "b": np.array(-0.8)}
+    (score,) = prog.forward(values, {"x": X})
+    np.testing.assert_allclose(probabilities(prog, values, {"x": X})[:, 0], special.expit(score), rtol=1e-6)
+    prog3 = _classes(3)
+    values3 = {"W": rng.normal(size=(3, 3)), "b": np.zeros(3)}
+    (scores,) = prog3.forward(values3, {"x": X})
+    np.testing.assert_allclose(probabilities(prog3, values3, {"x": X}), special.softmax(scores, axis=1), rtol=1e-6)
+    x = sg.tensor("x", (N, 3))
+    w = sg.tensor("w", (3,))
+    p = sg.sigmoid(x @ w)                                   # a probability already: as it is
+    prob_prog = sg.compile(sg.mean((p - 0.5) ** 2), [w], [x], outputs=[p])
+    (want,) = prob_prog.forward({"w": np.ones(3)}, {"x": X})
+    np.testing.assert_allclose(probabilities(prob_prog, {"w": np.ones(3)}, {"x": X})[:, 0], want, rtol=1e-12)
