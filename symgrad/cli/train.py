@@ -482,6 +482,8 @@ def _train(args, T) -> int:
         data = standardized(data, scaled)
         validation = standardized(validation, scaled) if validation is not None else None
     metrics = _metrics(T, args, model, program)
+    if args.metrics is None and "accuracy" in metrics:
+        _say_if_imbalanced(data, model.target.name)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
     if log is not None:         # refused before the lines that say what the run goes on from
         prefix = "val_" if validation is not None else "train_"
@@ -583,6 +585,24 @@ def _train(args, T) -> int:
               "(symgrad evaluate and symgrad predict read it; in Python, sg.load_checkpoint('CK.npz').values)",
               file=sys.stderr)
     return 0
+
+
+def _say_if_imbalanced(data, target: str) -> None:
+    """A note on stderr when the epoch lines' accuracy says little: 0/1 labels of which the rarer class
+    is under a fifth (always answering the common one scores its share), with the metrics that say more
+    and the loss's weights."""
+    y = np.asarray(data.get(target))
+    if y.ndim == 0 or not y.size or y.reshape(len(y), -1).shape[1] != 1 or not np.isin(y, (0, 1)).all():
+        return
+    ones = int(np.sum(y == 1))
+    rare = min(ones, len(y) - ones)
+    if not 0 < rare < 0.2 * len(y):
+        return
+    common = 0 if ones == rare else 1
+    print(f"symgrad train: note: {ones} of the {len(y)} training labels are 1 ({ones / len(y):.0%}): always answering "
+          f"{common} scores an accuracy of {1 - rare / len(y):.2f}; --metrics loss,f1,auc gives class 1's F1 and the "
+          f"ROC AUC, and the model file's loss can weigh the classes (sg.bce_with_logits(..., pos_weight="
+          f"{(len(y) - ones) / max(ones, 1):.3g}), docs/training.md)", file=sys.stderr)
 
 
 def _standardization(args, model, program, resumed, data) -> dict | None:

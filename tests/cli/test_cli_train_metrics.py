@@ -123,3 +123,24 @@ def test_an_imbalanced_classifiers_f1_and_auc_in_the_epoch_lines_and_evaluate(tm
     assert cli.main(["evaluate", str(tmp_path / "model.py"), str(tmp_path / "ck.npz"), "--data",
                      str(tmp_path / "d.npz"), "--metrics", "auc", "--dtype", "float64"]) == 0
     assert float(capsys.readouterr().out.split("auc ")[1]) == pytest.approx(skm.roc_auc_score(Y, score), abs=1e-5)
+
+
+def test_an_imbalanced_targets_accuracy_comes_with_a_note(tmp_path, capsys):
+    """Before: 'val_accuracy 0.91' and nothing said that always answering 0 scores it."""
+    (tmp_path / "model.py").write_text(
+        "import sympy as sp, symgrad as sg\nN = sp.Symbol('N', integer=True, positive=True)\n"
+        "x, y = sg.tensor('x', (N, 2)), sg.tensor('y', (N,))\nw, b = sg.tensor('w', (2,)), sg.tensor('b', ())\n"
+        "outputs = [x @ w + b]\nloss = sg.bce_with_logits(x @ w + b, y)\n"
+        "params, inputs, target = [w, b], [x, y], y\n")
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    argv = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--no-progress", "--epochs", "1"]
+    for positives, said in ((10, True), (50, False)):
+        np.savez(tmp_path / "d.npz", x=X, y=(np.arange(100) < positives).astype(float))
+        assert cli.main(argv) == 0
+        err = capsys.readouterr().err
+        assert ("note: 10 of the 100 training labels are 1 (10%): always answering 0 scores an accuracy of 0.90; "
+                "--metrics loss,f1,auc gives class 1's F1 and the ROC AUC, and the model file's loss can weigh the "
+                "classes (sg.bce_with_logits(..., pos_weight=9)" in err) is said, err
+    np.savez(tmp_path / "d.npz", x=X, y=(np.arange(100) < 10).astype(float))
+    assert cli.main(argv + ["--metrics", "loss,accuracy"]) == 0          # metrics chosen: nothing to say
+    assert "note:" not in capsys.readouterr().err
