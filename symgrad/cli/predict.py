@@ -22,7 +22,8 @@ Examples:
 
     symgrad predict model.py ck.npz --data new.csv -o predictions.csv
     symgrad predict model.py ck.npz --data test.npz -o predictions.npz
-    symgrad predict model.py ck.npz --data test.csv"""
+    symgrad predict model.py ck.npz --data test.csv
+    symgrad predict model.py ck.npz --data new.csv --probabilities -o predictions.csv"""
 from __future__ import annotations
 
 import io

@@ -35,7 +35,8 @@ Examples:
     symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
     symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --plot curves.png
-    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv
+    symgrad train model.py --data data.csv --validation-split 0.2 --standardize --metrics loss,f1 --patience 5 --monitor val_f1 --best best.npz"""
 from __future__ import annotations
 
 import argparse
