@@ -89,7 +89,10 @@ def standardized_as_trained(trained: Trained, data: dict, args, command: str) ->
     from ..compiling.training_standardize import standardized
     print(f"symgrad {command}: standardizing {', '.join(map(repr, stats))} of --data with the means and scales "
           f"{args.checkpoint} was trained with (symgrad train --standardize)", file=sys.stderr)
-    return standardized(data, stats)
+    try:
+        return standardized(data, stats)
+    except ValueError as e:
+        raise SymgradError(f"--data {args.data}: {e}") from None
 
 
 def check_columns_as_trained(trained: Trained, data, args) -> None:

@@ -17,6 +17,7 @@ array([[-1.,  0.],
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -47,6 +48,9 @@ def standardized(data: Mapping, stats: Mapping) -> dict:
             continue
         a = np.asarray(out[name])
         mean, scale = np.asarray(s["mean"]), np.asarray(s["scale"])
+        if a.shape[1:] != mean.shape and math.prod(a.shape[1:]) == mean.size:
+            # the same entries in another layout (a per-example column (64, 1) given as (n, 64)): row-major alike
+            mean, scale = mean.reshape(a.shape[1:]), scale.reshape(a.shape[1:])
         if a.shape[1:] != mean.shape:
             raise ValueError(f"{name!r}: its samples are of shape {a.shape[1:]}, but it was standardized with "
                              f"the statistics of samples of shape {mean.shape}")

@@ -80,3 +80,12 @@ def test_the_columns_are_recorded_alike(tmp_path):
     assert sg.load_checkpoint(tmp_path / "ck.npz").columns == cols and h.best.columns == cols
     with pytest.raises(TrainingArgumentError, match=r"columns: its columns are not \{input name: \[column names\]\}"):
         train(SoftmaxRegression(sg.optim.SGD(lr=0.1)), blobs(16), progress=False, values=init(), columns=["a"])
+
+
+def test_the_same_entries_in_another_layout_are_standardized_alike():
+    stats = fit_standardization({"x": np.arange(12.0).reshape(3, 4, 1)}, ["x"])     # a per-example column
+    flat = standardized({"x": np.arange(12.0).reshape(3, 4)}, stats)["x"]
+    np.testing.assert_allclose(flat, (np.arange(12.0).reshape(3, 4) - [4, 5, 6, 7]) / np.sqrt(32 / 3))
+    with pytest.raises(ValueError, match="its samples are of shape \\(3,\\), but it was standardized with the "
+                                         "statistics of samples of shape \\(4, 1\\)"):
+        standardized({"x": np.ones((2, 3))}, stats)
