@@ -282,7 +282,19 @@ def model_parser(subparsers, name: str, help: str, doc: str):
 
 def add_target_argument(parser, help: str = "the backend that runs the step: numpy (default) or "
                                            "triton"):
-    parser.add_argument("--target", default="numpy", choices=["numpy", "triton"], help=help)
+    parser.add_argument("--target", default="numpy", choices=["numpy", "triton"], type=_backend, help=help)
+
+
+def _backend(text: str) -> str:
+    """An argparse type for --target: numpy or triton (any case). Anything else is most likely a
+    label column (``--target churn``, as AutoML tools and pandas scripts name it): said as such, not
+    only as an invalid choice."""
+    if text.lower() in ("numpy", "triton"):
+        return text.lower()
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is no backend: --target chooses the backend that runs the step, numpy (the default) or "
+        f"triton. The labels are the model file's: target = <the input holding them>; a table's columns go "
+        f"to the model file's inputs in their order (inputs = [x, y]: x's columns first, then y's)")
 
 
 def add_optimizer_arguments(parser):
@@ -300,3 +312,12 @@ def add_optimizer_arguments(parser):
                         help="clip each gradient entry to [-V, V] before each update (torch's clip_grad_value_)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                         help="floating-point type of the compiled program (default float32)")
+
+
+def unread_inputs(model, program) -> list:
+    """The model file's inputs that its outputs do not read (the labels, the targets of the loss):
+    what a data file for predict may leave out, evaluate names when it does, and train
+    --standardize leaves as they are. [] without outputs (the loss reads every input)."""
+    if not model.outputs:
+        return []
+    return [x for x, read in zip(model.inputs, program._needs["forward"]) if not read]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from ..errors import SymgradError
+from ..errors import DataError, SymgradError
 from . import _model
+from .csv_data import columns_unlike
 
 
 @dataclass
@@ -32,7 +33,7 @@ def add_arguments(p, data_help: str) -> None:
                         "on it)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                    help="floating-point type of the compiled program (default float32)")
-    p.add_argument("--target", default="numpy", choices=["numpy", "triton"],
+    p.add_argument("--target", default="numpy", choices=["numpy", "triton"], type=_model._backend,
                    help="numpy only: it runs the compiled NumPy program on the CPU. A checkpoint holds the "
                         "values alone, the same whichever symgrad train --target wrote it, so one trained "
                         "with --target triton is read here as it is (triton: refused, saying so)")
@@ -59,15 +60,6 @@ def restore(args, command: str) -> Trained:
     return Trained(model, ck, program)
 
 
-def unread_inputs(model, program) -> list:
-    """The model file's inputs that its outputs do not read (the labels, the targets of the loss):
-    what a data file for predict may leave out, and evaluate names when it does. None without
-    outputs (the loss reads every input)."""
-    if not model.outputs:
-        return []
-    return [x for x, read in zip(model.inputs, program._needs["forward"]) if not read]
-
-
 def checked(program, data: dict, args, lines=None) -> dict:
     """``data`` as sg.train checks it before the first step (shapes as declared, labels in range),
     its errors said as symgrad train says them: with --data's file, and a table's line (``lines``:
@@ -86,3 +78,26 @@ def checked(program, data: dict, args, lines=None) -> dict:
         said = _in_command_words(e, as_train, None, {"data": lines})
         raise (SymgradError(f"--data {args.data}: {e}") if said is e else said) from None
     return data
+
+
+def standardized_as_trained(trained: Trained, data: dict, args, command: str) -> dict:
+    """``data`` standardized as the checkpoint's run standardized its own (symgrad train
+    --standardize), said on stderr; as it is when that run's were not."""
+    stats = trained.checkpoint.standardized
+    if not stats:
+        return data
+    from ..compiling.training_standardize import standardized
+    print(f"symgrad {command}: standardizing {', '.join(map(repr, stats))} of --data with the means and scales "
+          f"{args.checkpoint} was trained with (symgrad train --standardize)", file=sys.stderr)
+    try:
+        return standardized(data, stats)
+    except ValueError as e:
+        raise SymgradError(f"--data {args.data}: {e}") from None
+
+
+def check_columns_as_trained(trained: Trained, data, args) -> None:
+    """A table whose header names its columns otherwise than the training table's did is refused
+    (`csv_data.columns_unlike`)."""
+    why = columns_unlike(trained.checkpoint.columns, getattr(data, "columns", None), args.checkpoint)
+    if why:
+        raise DataError(f"--data {args.data}: {why}")

@@ -27,7 +27,8 @@ import math
 import numpy as np
 import sympy as sp
 
-from ..errors import SymgradError
+from ..compiling.training_missing import FILL_OR_DROP, is_missing_cell, missing_places
+from ..errors import DataError, SymgradError
 from ..frontend.tensor import Tensor
 
 SUFFIXES = (".csv", ".tsv")
@@ -67,8 +68,12 @@ def columns_per_sample(inputs) -> list:
 
 
 class Table(dict):
-    """The arrays of a table by input name, and ``lines``: the file's line number of each sample."""
+    """The arrays of a table by input name, ``lines``: the file's line number of each sample, and
+    ``header``: its first row's names (None without one), ``columns``: the header's names of each
+    input read, by input name (None without a header)."""
     lines: list
+    header: list | None = None
+    columns: dict | None = None
 
 
 def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
@@ -77,7 +82,7 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
     the columns of the other inputs only is read as theirs; one with every input's columns is read
     whole (a test file, its labels in it)."""
     layout = columns_per_sample(inputs)
-    rows, lines = _rows(path, what)
+    rows, lines, header = _rows(path, what)
     got = len(rows[0])
     short = [c for c, sym in zip(layout, inputs) if sym not in without]
     if without and got == sum(k for _, _, k, _ in short):
@@ -118,8 +123,11 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
     try:
         table = np.array(rows, dtype=float)        # NumPy's loop; a cell that is no number: found below
     except ValueError:
+        _missing_cells(rows, lines, header, path, what)
         _not_a_number(rows, lines, layout, path, what)
         table = np.array([[float(c) for c in row] for row in rows])     # what Python reads and NumPy not ('1_000')
+    if np.isnan(table).any():           # 'nan', 'NaN' cells: missing values, as pandas reads them
+        _missing_cells(rows, lines, header, path, what, np.isnan(table))
     bad = np.argwhere(~np.isfinite(table))
     if len(bad):
         i, j = (int(v) for v in bad[0])
@@ -129,6 +137,12 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
                            f"the cells must be finite numbers: drop or fill those rows")
     out, col = Table(), 0
     out.lines = lines
+    if header is not None and len(header) == want:
+        out.header = header
+        out.columns, at = {}, 0
+        for name, _, k, _ in layout:
+            out.columns[name] = header[at:at + k]
+            at += k
     for name, shape, k, integer in layout:
         block = table[:, col:col + k]
         if integer:
@@ -150,6 +164,44 @@ def read_table(path: str, inputs, what: str = "--data", without=()) -> Table:
         out[name] = block.reshape((len(rows),) + shape)
         col += k
     return out
+
+
+def columns_unlike(want, got, trained_by: str, theirs: str | None = None) -> str | None:
+    """Why a table whose header names its columns ``got`` ({input name: [names]}) is not read as the
+    training table's, ``want`` (a checkpoint's ``columns``), was (``trained_by``: the checkpoint's
+    name; ``theirs``: how to say whose columns ``want`` are instead): reordered or renamed columns, which go to the inputs by position and would be read as
+    other features, silently (scikit-learn checks feature names alike). None when they agree, or
+    when either side has no header."""
+    if not want or not got or any(name not in want for name in got):
+        return None
+    expected = [c for name in got for c in want[name]]
+    have = [c for name in got for c in got[name]]
+    if expected == have:
+        return None
+    how = (f"reorder them (pandas: df[{expected!r}])" if sorted(expected) == sorted(have) else
+           "give the columns the training table had, in its order")
+    theirs = theirs or f"{trained_by} was trained on a table whose columns were"
+    return (f"its columns are {', '.join(have)}, but {theirs} {', '.join(expected)}, in that order; a table's columns go to the model's inputs by position, so "
+            f"these would be read as other features: {how}")
+
+
+def _missing_cells(rows, lines, header, path, what, where=None) -> None:
+    """Raise the DataError naming every column with missing values (empty cells, NA, NaN, NULL ...:
+    what pandas reads as missing; ``where``: a mask of them, else found in the cells' text) by its
+    header name and the lines that hold them, when there are any; return otherwise."""
+    if where is None:
+        where = np.array([[is_missing_cell(c) for c in row] for row in rows])
+    count = int(where.sum())
+    if not count:
+        return
+    width = where.shape[1]
+
+    def column(j):
+        named = header[j] if header is not None and len(header) == width and header[j] else None
+        return f"{j + 1} ({named!r})" if named else f"{j + 1}"
+    places = missing_places(where, where, column=column, row=lambda i: lines[i], rows_word="line")
+    raise DataError(f"{what} {path} has {count} missing value{'s' if count > 1 else ''} (empty or NA cells): "
+                    f"{places}; every cell must be a number: {FILL_OR_DROP}, then write the table again")
 
 
 def _not_a_number(rows, lines, layout, path, what):
@@ -229,7 +281,9 @@ def _rows(path: str, what: str):
                            f"table is rows of numbers separated by {'tabs' if delimiter == chr(9) else 'commas'}, "
                            f"one number a cell") from None
     numbered = [(k + 1, row) for k, row in enumerate(rows) if any(c.strip() for c in row)]
+    header = None
     if numbered and _header(numbered[0][1], numbered[1][1] if len(numbered) > 1 else None):
+        header = [c.strip() for c in numbered[0][1]]
         numbered = numbered[1:]
     if not numbered:
         raise SymgradError(f"{what} {path} holds no rows of numbers")
@@ -239,7 +293,7 @@ def _rows(path: str, what: str):
         if len(row) != n:
             raise SymgradError(f"{what} {path}: line {line} has {len(row)} columns, but line {first} has {n}; every "
                                f"row is one sample with the same columns")
-    return [row for _, row in numbered], [line for line, _ in numbered]
+    return [row for _, row in numbered], [line for line, _ in numbered], header
 
 
 def _gunzipped(raw: bytes, path, what: str) -> bytes:
@@ -270,7 +324,9 @@ def _header(first: list, second) -> bool:
         return True
     if all(_number(c) for c in first):
         return False
-    return second is None or any(not _number(a) and _number(b) for a, b in zip(first, second))
+    # (an empty or NA cell is a missing number, not a column's name: a first row of data with one is data)
+    return second is None or any(not _number(a) and not is_missing_cell(a) and _number(b)
+                                 for a, b in zip(first, second))
 
 
 def _number(cell: str) -> bool:

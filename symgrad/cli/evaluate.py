@@ -33,7 +33,8 @@ def register(subparsers):
     _trained.add_arguments(p, "the test data, as symgrad train's --data: a .npz with one array per input, "
                               "or a .csv (.tsv) table, one row per sample")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
-                   help="as symgrad train's: loss (always), accuracy, mae, mse, separated by commas (default: loss, "
+                   help="as symgrad train's, separated by commas: loss (always), accuracy, precision, recall, f1, "
+                        "auc, mae, mse (default: loss, "
                         "and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
     p.set_defaults(func=run)
 
@@ -44,14 +45,16 @@ def run(args) -> int:
     trained = _trained.restore(args, "evaluate")
     model, values = trained.model, trained.checkpoint.values
     # the file may lack what the outputs do not read (the labels): said as such, not as a column count
-    unread = _trained.unread_inputs(model, trained.program)
+    unread = _model.unread_inputs(model, trained.program)
     data = load_data(args.data, model.inputs, without=unread, command="evaluate")
+    _trained.check_columns_as_trained(trained, data, args)
     missing = [x.name for x in unread if x.name not in data]
     if missing:
         raise SymgradError(f"--data {args.data} holds no {' or '.join(map(repr, missing))} (the targets the loss "
                            f"compares the outputs with): evaluate needs every input of the model file; symgrad "
                            f"predict takes the features alone")
     data = _trained.checked(trained.program, data, args, getattr(data, "lines", None))
+    data = _trained.standardized_as_trained(trained, data, args, "evaluate")
     record = {"samples": num_samples(data), "loss": T.mean_loss(trained.program, values, data, args.batch_size)}
     for name, metric in _metrics(T, args, model, trained.program).items():
         if name == "loss":

@@ -22,7 +22,8 @@ Examples:
 
     symgrad predict model.py ck.npz --data new.csv -o predictions.csv
     symgrad predict model.py ck.npz --data test.npz -o predictions.npz
-    symgrad predict model.py ck.npz --data test.csv"""
+    symgrad predict model.py ck.npz --data test.csv
+    symgrad predict model.py ck.npz --data new.csv --probabilities -o predictions.csv"""
 from __future__ import annotations
 
 import io
@@ -45,11 +46,17 @@ def register(subparsers):
                               "read as symgrad train reads it)")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write the predictions here: a .csv or .tsv table, or a .npz (default: CSV on stdout)")
+    p.add_argument("--probabilities", action="store_true",
+                   help="a classifier's (a model file naming its target): add each sample's class probabilities "
+                        "(scikit-learn's predict_proba) — probability, of class 1, for one logit (its sigmoid); "
+                        "probability_0, probability_1, … for several (the softmax of the scores); an output "
+                        "that is a probability already is written as it is"),
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..compiling.training import predict
+    from ..compiling.training_metrics import probabilities_of
     from .compile import check_output
     if args.output:
         if not (is_table(args.output) or args.output.lower().endswith(".npz")):
@@ -64,10 +71,15 @@ def run(args) -> int:
     if not model.outputs:
         raise SymgradError(f"{args.model} defines no outputs: predict computes them; add outputs = [...] (the "
                            f"network's output, e.g. the scores before the loss) to the model file")
-    unread = _trained.unread_inputs(model, program)
+    if args.probabilities and model.target is None:
+        raise SymgradError(f"--probabilities: class probabilities are a classifier's, and {args.model} names no "
+                           f"target (the input holding the class labels): add target = <that input> to it")
+    unread = _model.unread_inputs(model, program)
     data = load_data(args.data, model.inputs, without=unread, command="predict")
+    _trained.check_columns_as_trained(trained, data, args)
     features = {x.name: data[x.name] for x in model.inputs if all(x is not u for u in unread)}
     data = _trained.checked(program, features, args, getattr(data, "lines", None))
+    data = _trained.standardized_as_trained(trained, data, args, "predict")
     columns, arrays = {}, {}        # a table's columns; a .npz's arrays, each output in its own shape
     for i in range(len(model.outputs)):
         shaped = predict(program, trained.checkpoint.values, data, args.batch_size, output=i, flat=False)
@@ -80,6 +92,11 @@ def run(args) -> int:
             columns.update({f"{stem}_{j}": out[:, j] for j in range(out.shape[1])})
         if i == 0 and model.target is not None:
             columns["class"] = arrays["class"] = _classes(program, out)
+        if i == 0 and args.probabilities:
+            prob = probabilities_of(program, out)
+            arrays["probability"] = prob[:, 0] if prob.shape[1] == 1 else prob
+            columns.update({"probability": prob[:, 0]} if prob.shape[1] == 1 else
+                           {f"probability_{j}": prob[:, j] for j in range(prob.shape[1])})
     if args.output and args.output.lower().endswith(".npz"):
         # one array per output, (samples, *one sample's shape) as Keras's predict returns it: an
         # image (n, 1, 8, 8) rather than 64 arrays output_0 … output_63 (until 2026-12-01, eleventh session)

@@ -35,7 +35,8 @@ Examples:
     symgrad train model.py --data train.npz --validation val.npz --epochs 10 --resume ck.npz --checkpoint ck.npz
     symgrad train model.py --data data.csv --validation-split 0.2 --patience 5 --best best.npz --log log.csv
     symgrad train model.py --data train.npz --validation val.npz --epochs 30 --plot curves.png
-    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv"""
+    symgrad train model.py --data data.csv --validation-split 0.2 --resume best.npz --log log.csv
+    symgrad train model.py --data data.csv --validation-split 0.2 --standardize --metrics loss,f1 --patience 5 --monitor val_f1 --best best.npz"""
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,10 @@ def register(subparsers):
                         "(default) maximizes names holding acc, f1, auc, precision, recall, iou, dice, r2 "
                         "or score (not loss or err), and minimizes the rest")
     p.add_argument("--metrics", type=_metric_names, metavar="NAMES",
-                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, mae, mse (default: "
-                        "loss, and accuracy when the model file names its target; there, a regression's real-valued target is refused: give loss,mae)")
+                   help="the metrics of the epoch lines, separated by commas: loss (always), accuracy, precision, "
+                        "recall, f1, auc (a classifier's, for imbalanced classes: of class 1, or the mean over the "
+                        "classes), mae, mse (default: loss, and accuracy when the model file names its target; there, a "
+                        "regression's real-valued target is refused: give loss,mae)")
     p.add_argument("--log", metavar="FILE",
                    help="write each epoch's line (epoch, loss, the metrics, seconds) here as the epoch ends: a "
                         ".csv or .tsv table with a header row, or a .jsonl file; with --resume, added after "
@@ -104,6 +107,11 @@ def register(subparsers):
                         "(and past its square root times the largest of the first 10 steps') "
                         "(default 1e8: a learning rate too large; off: only a loss that is not finite), "
                         "keeping the values of the lowest loss")
+    p.add_argument("--standardize", action="store_true",
+                   help="standardize the features (the real-valued inputs the model file's outputs read), each "
+                        "column by its mean and standard deviation over the training samples (scikit-learn's "
+                        "StandardScaler); the means and scales are saved in --checkpoint and --best, and symgrad "
+                        "evaluate and predict standardize their data alike")
     p.add_argument("--best", metavar="BEST.npz",
                    help="with --patience: save the best epoch's values here (a checkpoint; --checkpoint "
                         "keeps the last epoch's), also when Ctrl-C or a divergence ends training")
@@ -117,6 +125,7 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
     the one whose refusals these are."""
     from ..compiling.closest import closest_name
     from ..compiling.training_data import nonfinite_entries, same_sample_counts, transposed_key
+    from ..compiling.training_missing import FILL_OR_DROP, missing_message
     if not os.path.isfile(path):
         # np.savez("train", ...) writes train.npz: a name given without its suffix is found
         near = path + ".npz" if not path.endswith(".npz") and os.path.isfile(path + ".npz") else None
@@ -163,6 +172,9 @@ def load_data(path, inputs, what="--data", without=(), command="train") -> dict:
         raise SymgradError(f"{what} {path}: every input's array holds one row per sample, so all need "
                            f"the same positive number of samples on their first axis; got {said}{hint}")
     for n, a in out.items():
+        missing = missing_message(a)
+        if missing and not np.isinf(a).any():       # NaN: missing values, each column named
+            raise DataError(f"{what} {path}: the array {n!r}{missing}; {FILL_OR_DROP}, then save it again")
         found = nonfinite_entries(a)
         if found:
             count, first, rows = found
@@ -304,6 +316,7 @@ def _metrics(T, args, model, program) -> dict:
     """The metrics of the epoch lines: the loss, and the accuracy when the model file names its target
     and outputs; or the loss and those --metrics names, compared with the model file's target (else
     with the one input its outputs do not read, as sg.train finds it)."""
+    from ..compiling.training_metrics import named_metric
     metrics = {"loss": T.mean_loss}
     if args.metrics is None:
         if model.target is not None and model.outputs:
@@ -317,8 +330,7 @@ def _metrics(T, args, model, program) -> dict:
         if model.target is None:
             metrics.update(T._metrics_dict([name], program))
         else:
-            metrics[name] = T.accuracy(model.target) if name == "accuracy" else \
-                T.regression_error(model.target, name)
+            metrics[name] = named_metric(name, model.target)
     return metrics
 
 
@@ -437,7 +449,19 @@ def _train(args, T) -> int:
                                f"--validation-split held out other samples than --seed {args.seed} does: this run "
                                f"would validate on samples that run trained on; give --seed {resumed.seed}")
     data = load_data(args.data, model.inputs)
+    columns = getattr(data, "columns", None)          # a table's header, kept with the values: predict checks it
+    if resumed is not None:
+        from .csv_data import columns_unlike
+        why = columns_unlike(resumed.columns, columns, f"--resume {args.resume}")
+        if why:
+            raise DataError(f"--data {args.data}: {why}")
     validation = load_data(args.validation, model.inputs, "--validation") if args.validation else None
+    if validation is not None:          # a validation table whose header orders the columns otherwise
+        from .csv_data import columns_unlike
+        why = columns_unlike(columns, getattr(validation, "columns", None), "",
+                             f"--data {args.data}'s columns are")
+        if why:
+            raise DataError(f"--validation {args.validation}: {why}")
     if resumed is not None and resumed.samples is not None:
         _check_resumed_samples(args, resumed, len(next(iter(data.values()))))
     opt = _model.choose_optimizer(model, args.optimizer, args.lr, args.clip_grad_norm, args.clip_grad_value)
@@ -453,7 +477,14 @@ def _train(args, T) -> int:
         held, kept = (len(next(iter(part.values()))) for part in (validation, data))
         print(f"symgrad train: training on {kept} samples of {args.data}, validating on the other {held} "
               f"(--validation-split {args.validation_split:g}, drawn with --seed {args.seed})", file=sys.stderr)
+    scaled = _standardization(args, model, program, resumed, data)
+    if scaled is not None:
+        from ..compiling.training_standardize import standardized
+        data = standardized(data, scaled)
+        validation = standardized(validation, scaled) if validation is not None else None
     metrics = _metrics(T, args, model, program)
+    if args.metrics is None and "accuracy" in metrics:
+        _say_if_imbalanced(data, model.target.name)
     printed = []          # each epoch's line as it ends (train keeps the bar below them)
     if log is not None:         # refused before the lines that say what the run goes on from
         prefix = "val_" if validation is not None else "train_"
@@ -498,7 +529,7 @@ def _train(args, T) -> int:
                           seed=args.seed, validation=validation, progress=bar,
                           metrics=metrics, checkpoint=args.checkpoint, values=values, state=state,
                           patience=args.patience, monitor=args.monitor, mode=args.mode, on_epoch=line_now,
-                          max_loss_growth=args.max_loss_growth)
+                          max_loss_growth=args.max_loss_growth, standardized=scaled, columns=columns)
     except (T.TrainingArgumentError, DataError) as e:
         raise _in_command_words(e, args, model, lines_of) from None
     except T.TrainingDiverged as e:
@@ -555,6 +586,58 @@ def _train(args, T) -> int:
               "(symgrad evaluate and symgrad predict read it; in Python, sg.load_checkpoint('CK.npz').values)",
               file=sys.stderr)
     return 0
+
+
+def _say_if_imbalanced(data, target: str) -> None:
+    """A note on stderr when the epoch lines' accuracy says little: 0/1 labels of which the rarer class
+    is under a fifth (always answering the common one scores its share), with the metrics that say more
+    and the loss's weights."""
+    y = np.asarray(data.get(target))
+    if y.ndim == 0 or not y.size or y.reshape(len(y), -1).shape[1] != 1 or not np.isin(y, (0, 1)).all():
+        return
+    ones = int(np.sum(y == 1))
+    rare = min(ones, len(y) - ones)
+    if not 0 < rare < 0.2 * len(y):
+        return
+    common = 0 if ones == rare else 1
+    print(f"symgrad train: note: {ones} of the {len(y)} training labels are 1 ({ones / len(y):.0%}): always answering "
+          f"{common} scores an accuracy of {1 - rare / len(y):.2f}; --metrics loss,f1,auc gives class 1's F1 and the "
+          f"ROC AUC, and the model file's loss can weigh the classes (sg.bce_with_logits(..., pos_weight="
+          f"{(len(y) - ones) / max(ones, 1):.3g}), docs/training.md)", file=sys.stderr)
+
+
+def _standardization(args, model, program, resumed, data) -> dict | None:
+    """The means and scales the features are standardized with: --resume's, when its run's were (with
+    --standardize or not: its values were trained on such data); with --standardize, those of the
+    training samples ``data`` (after --validation-split: the held-out samples do not count); else None."""
+    from ..compiling.training_standardize import fit_standardization
+    if resumed is not None and resumed.standardized is not None:
+        print(f"symgrad train: standardizing {', '.join(map(repr, resumed.standardized))} with the means and "
+              f"scales of --resume {args.resume}, as its run did", file=sys.stderr)
+        return resumed.standardized
+    if not args.standardize:
+        return None
+    if resumed is not None:
+        raise SymgradError(f"--standardize: --resume {args.resume} was trained on data that were not standardized; "
+                           f"its values would meet features of another scale (leave --standardize out, or start "
+                           f"a new run without --resume)")
+    if not model.outputs:
+        raise SymgradError(f"--standardize standardizes the features, the inputs the model file's outputs read: "
+                           f"{args.model} defines no outputs (add outputs = [...], the network's output)")
+    unread = _model.unread_inputs(model, program)
+    features = [x.name for x in model.inputs if all(x is not u for u in unread)
+                and not (getattr(x, "is_integer_tensor", False) or getattr(x, "is_integer", False))]
+    if not features:
+        raise SymgradError(f"--standardize: the inputs the outputs read are all integers (labels, indices, "
+                           f"categories), which are not standardized; {args.model} has no feature to standardize")
+    n = len(next(iter(data.values())))
+    stats = fit_standardization(data, features)
+    said = ", ".join(f"{name!r} ({stats[name]['mean'].size} column{'s' if stats[name]['mean'].size > 1 else ''})"
+                     for name in features)
+    print(f"symgrad train: standardizing {said} by the mean and standard deviation of each column over the {n} "
+          f"training samples; they are saved with the values (--checkpoint, --best), and symgrad evaluate and "
+          f"predict standardize their data alike", file=sys.stderr)
+    return stats
 
 
 def _in_command_words(e, args, model, lines_of=None) -> Exception:

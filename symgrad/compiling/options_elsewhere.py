@@ -46,6 +46,14 @@ def _groups(whose: str) -> str:
 
 
 _COMPILED = " given to sg.compile (train runs the program's compiled step)"
+# Keras's fit(class_weight={0: 1, 1: 9}), scikit-learn's class_weight="balanced": a weighted loss here
+_WEIGHTED = ("as torch's: sg.bce_with_logits(logit, y, pos_weight=n0 / n1) for one "
+             "logit (n0, n1: the samples of class 0 and 1), sg.cross_entropy(logits, y, weight=w) for several "
+             "classes, w[c] = n / (C * n_c) as scikit-learn's class_weight='balanced' (docs/training.md)")
+_STANDARDIZE = ("train takes the data as given: standardize them first, with scikit-learn's StandardScaler or "
+                "stats = fit_standardization(data, ['x']); data = standardized(data, stats) "
+                "(symgrad.compiling.training_standardize), and apply the same stats to new data; "
+                "standardized=stats records them in the checkpoints (symgrad train --standardize does all this)")
 
 ELSEWHERE = {
     "compile": {
@@ -85,6 +93,9 @@ ELSEWHERE = {
                         "loss that is not finite, and at a loss more than max_loss_growth= times the first "
                         "step's (default 1e8; None: never)"),
         "loss": "the loss was compiled into the program: sg.compile(loss, params, inputs)",
+        **dict.fromkeys(("class_weight", "class_weights", "sample_weight", "pos_weight"), "class weights are the loss's (given to "
+                        "sg.compile), " + _WEIGHTED),
+        **dict.fromkeys(("standardize", "normalize", "scale", "standardise"), _STANDARDIZE),
     },
 }
 
@@ -106,6 +117,9 @@ _HYPERS = ("the optimizer's hyperparameters other than --lr are the model file's
            "weight_decay=0.01) (--optimizer NAME takes that optimizer's defaults)")
 _RESUME = "--resume CK.npz goes on from a checkpoint (its values, optimizer state, epoch and step)"
 _CLIP = "--clip-grad-norm MAX_NORM (torch's clip_grad_norm_), or --clip-grad-value V"
+_COLUMNS = ("a table's columns go to the model file's inputs in their order, each input taking as many as one "
+            "sample of it holds (inputs = [x, y] with x of 4 features: 4 columns for x, then 1 for y); the "
+            "input holding the labels is the model file's target = y")
 COMMAND_ELSEWHERE = {
     "train": {
         **dict.fromkeys(("--early-stopping", "--early-stop", "--early_stopping", "--earlystopping",
@@ -135,8 +149,25 @@ COMMAND_ELSEWHERE = {
         **dict.fromkeys(("--steps", "--max-steps", "--max_steps"),
                         "training runs --epochs passes over --data, of ceil(samples / --batch-size) steps each"),
         "--precision": "--dtype float32 (the default) or --dtype float64",
+        **dict.fromkeys(("--class-weight", "--class_weight", "--class-weights", "--pos-weight", "--pos_weight",
+                         "--sample-weight", "--balanced", "--weighted"), "class weights are the model file's loss's, "
+                        + _WEIGHTED),
+        **dict.fromkeys(("--normalize", "--normalise", "--standardise", "--scale", "--scaler", "--standard-scaler",
+                         "--feature-scaling", "--zscore"),
+                        "--standardize: each feature column by its mean and standard deviation over the training "
+                        "samples, saved with the values and applied again by symgrad evaluate and predict"),
+        **dict.fromkeys(("--label", "--labels", "--label-column", "--label_column", "--label-col", "--target-column",
+                         "--target_column", "--target-col", "--y", "--features", "--feature-columns", "--columns",
+                         "--usecols", "--x"), _COLUMNS),
+        **dict.fromkeys(("--val-split", "--val_split", "--validation_split", "--test-size", "--test_size",
+                         "--holdout"), "--validation-split FRACTION (0.2 holds out a fifth of --data, drawn with --seed)"),
         **dict.fromkeys(("--divergence-threshold", "--divergence_threshold"),
                         "--max-loss-growth TIMES: a loss more than TIMES the first step's stops the run as diverged "
                         "(default 1e8), as a loss that is not finite always does"),
+    },
+    "predict": {
+        **dict.fromkeys(("--proba", "--predict-proba", "--predict_proba", "--probability", "--probs", "--prob"),
+                        "--probabilities adds each sample's class probabilities (the sigmoid of one logit, the "
+                        "softmax of several scores)"),
     },
 }

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 __all__ = ["train", "History", "TrainingDiverged", "TrainingArgumentError", "Checkpoint", "CheckpointError",
            "save", "load", "load_checkpoint", "check_checkpoint_path", "batches", "mean_loss", "loss_over_batch", "BatchReductionWarning", "predict", "accuracy",
-           "regression_error", "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
+           "regression_error", "class_metric", "probabilities", "TrainingDataError", "METRIC_NAMES", "init_values", "relu_weights", "param_roles", "ScheduleEndsWarning", "EpochLog",
            "ResumeSeedWarning", "ResumeDataWarning"]
 
 import math
@@ -64,16 +64,18 @@ from ..frontend.keywords import keywords
 from .training_blowup import LossWatch, check_growth
 from .training_arrays import all_finite, copied, num_samples, to_numpy
 from .training_checkpoint import (Checkpoint, CheckpointError, ResumeDataWarning, ResumeSeedWarning,
-                                  check_checkpoint_path, fits, integer_seed, load, load_checkpoint, save)
+                                  check_checkpoint_path, check_columns, fits, integer_seed, load, load_checkpoint,
+                                  save)
 from .training_data import (_check_data, _check_data_labels, _check_declared_shapes, _check_keys,
                             _check_validation, _named_data, nonfinite_entries)
 from .training_early_stop import EarlyStop, direction
 from .training_init import _initialized, init_values, param_roles, relu_weights
 from .training_interrupts import _interrupted_message, _Interrupts, _Stop
 from .options_elsewhere import ELSEWHERE
-from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, loss_over_batch, mean_loss, predict, regression_error
+from .training_metrics import METRIC_NAMES, _metrics_dict, _probe_metrics, BatchReductionWarning, accuracy, batches, class_metric, loss_over_batch, mean_loss, predict, probabilities, regression_error
 from .training_log import EpochLog
-from .training_results import History, TrainingArgumentError, TrainingDiverged
+from .training_results import History, TrainingArgumentError, TrainingDataError, TrainingDiverged
+from .training_standardize import check_statistics
 from .training_schedule import ScheduleEndsWarning, warn_schedules_end  # noqa: F401
 
 
@@ -120,7 +122,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
           seed: int = 0, validation: Mapping | None = None, progress: bool | None = None,
           metrics: Mapping | Sequence | None = None, checkpoint=None, state=None,
           values=None, patience=None, monitor=None, min_delta=0.0, mode="auto", on_epoch=None,
-          max_loss_growth=1e8) -> History:
+          max_loss_growth=1e8, standardized=None, columns=None) -> History:
     """Train ``program`` on ``data`` for ``epochs`` passes of minibatches of ``batch_size``.
 
     - ``data``, ``validation``: a dict of arrays by input (name or symbol), samples on the first
@@ -149,6 +151,13 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
       what it prints stands above the bar.
     - ``checkpoint``: a path; the values, state and step are saved there after every epoch (and
       when training stops early). A path that cannot be written is refused before the first step.
+    - ``standardized``: the statistics ``data`` and ``validation`` were standardized with
+      (`training_standardize.fit_standardization`; ``symgrad train --standardize``), recorded in
+      every checkpoint and in ``history.best``, so that what reads them standardizes its data alike;
+      train does not apply them. Default: those of a `Checkpoint` resumed from (``values=``).
+    - ``columns``: the names of the data's columns, ``{input name: [column names]}`` (a table's
+      header; ``symgrad train`` gives them), recorded alike, so that a table given to the trained
+      values later is checked against them (``symgrad predict`` refuses columns in another order).
     - ``patience``: early stopping — training stops after ``patience`` epochs in which ``monitor``
       (a name the epochs record; default ``"val_loss"``, or ``"train_loss"`` without validation)
       did not improve on its best by more than ``min_delta``, and ``history.values`` / ``state``
@@ -237,6 +246,14 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _check_data_labels(program, validation, "validation")
     if checkpoint is not None:
         check_checkpoint_path(checkpoint)
+    try:
+        standardized = check_statistics(standardized)
+    except ValueError as e:
+        raise TrainingArgumentError(f"standardized: {e}; it is what fit_standardization returns") from None
+    try:
+        columns = None if columns is None else check_columns(columns)
+    except ValueError as e:
+        raise TrainingArgumentError(f"columns: {e}") from None
     step = done = seen0 = 0          # steps and epochs taken before, samples into the next (resuming)
     if isinstance(values, History):  # a History from train: go on from where it ended, as from its checkpoint
         values = _history_checkpoint(values)
@@ -251,6 +268,10 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         values, state, step, done = ck.values, ck.state if state is None else state, ck.step, ck.epoch
         seen0 = ck.seen
         _warn_other_seed(ck.seed, seed, shuffle)
+        if standardized is None:           # the data of a run resumed are standardized as that run's were
+            standardized = ck.standardized
+        if columns is None:
+            columns = ck.columns
     if values is None:
         values = {}
     if not isinstance(values, Mapping):
@@ -305,7 +326,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         _warn_other_samples(ck.samples, n)
     per_epoch = math.ceil(n / batch_size)
     if early is not None:            # the best epoch's checkpoint records the run too (--best, history.best)
-        early.run = {"seed": integer_seed(seed), "samples": n}
+        early.run = {"seed": integer_seed(seed), "samples": n, "standardized": standardized, "columns": columns}
     # a checkpoint saved part-way through an epoch goes on with that epoch's next minibatch
     total = epochs * per_epoch - (per_epoch - math.ceil((n - seen0) / batch_size) if epochs else 0)
     if epochs:          # a schedule that ends (at 0) before training does: said now, not by flat epoch lines
@@ -322,7 +343,7 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
         nonlocal saved
         if checkpoint is not None and saved != history.step:
             save(checkpoint, history.values, history.state, step=history.step, epoch=epochs_done, seen=seen,
-                 seed=seed, samples=n)
+                 seed=seed, samples=n, standardized=standardized, columns=columns)
             saved = history.step
 
     drawn = bar_wanted(progress)
@@ -361,7 +382,8 @@ def train(program, data: Mapping, epochs: int = 1, batch_size: int = 32, shuffle
                             kept = watch.lowest
                             if checkpoint is not None:    # the values kept, where they go on from
                                 save(checkpoint, kept.values, kept.state, step=kept.step, epoch=kept.epoch,
-                                     seen=kept.seen, seed=seed, samples=n)
+                                     seen=kept.seen, seed=seed, samples=n, standardized=standardized,
+                                     columns=columns)
                             raise _blown_up(program, watch, loss, step, epoch, history, early, checkpoint)
                         # the commit: nothing above touched `values`, `state` or `history`
                         values, state = dict(new_values), new_state

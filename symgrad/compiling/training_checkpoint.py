@@ -19,6 +19,7 @@ from ..core.values import key_name
 from ..errors import SymgradError
 from .files import atomic_write, unwritable
 from .training_arrays import to_numpy
+from .training_standardize import check_statistics
 
 
 def integer_seed(seed) -> int | None:
@@ -53,7 +54,13 @@ class Checkpoint:
     saved it (None when it was not one, or not recorded), which a resumed run is told of when its
     own differs. ``samples``: the number of samples that run trained on (None when not recorded: a
     checkpoint written before 2026-11-30, tenth session, or by `save` without it), so that a resumed
-    run on other data, or another ``--validation-split``, is told."""
+    run on other data, or another ``--validation-split``, is told. ``standardized``: the mean and
+    scale of each standardized input, ``{name: {"mean": array, "scale": array}}``, when the run's
+    data were standardized (``symgrad train --standardize``): data given to these values must be
+    standardized alike, ``(X - s["mean"]) / s["scale"]`` (`training_standardize.standardized`), as
+    ``symgrad evaluate`` and ``predict`` do; None otherwise. ``columns``: the names of the training
+    table's columns of each input, ``{input name: [column names]}`` (its header, when ``symgrad
+    train --data`` read one), against which a table given later is checked; None otherwise."""
     values: dict
     state: object = None
     step: int = 0
@@ -61,6 +68,8 @@ class Checkpoint:
     seen: int = 0
     seed: int | None = None
     samples: int | None = None
+    standardized: dict | None = None
+    columns: dict | None = None
 
     def __repr__(self):
         """One line: what it holds, not every number (the dataclass's repr printed all the arrays,
@@ -70,8 +79,9 @@ class Checkpoint:
         state = ("none" if self.state is None else ", ".join(map(str, self.state))
                  if isinstance(self.state, Mapping) else type(self.state).__name__)
         part = f" (+{self.seen} samples of epoch {self.epoch + 1})" if self.seen else ""
+        scaled = f"; standardized {', '.join(self.standardized)}" if self.standardized else ""
         return (f"<Checkpoint: epoch {self.epoch}{part}, step {self.step}; values {values}; optimizer state "
-                f"{state}>")
+                f"{state}{scaled}>")
 
 
 def _pack(obj, arrays: dict):
@@ -124,7 +134,7 @@ def _unpack(desc, arrays):
 def _array_keys(index) -> set:
     """The array keys the JSON index of a checkpoint names (in ``values`` and ``state``)."""
     keys: set = set()
-    todo = [index.get("values"), index.get("state")]
+    todo = [index.get("values"), index.get("state"), index.get("standardized")]
     while todo:
         d = todo.pop()
         if isinstance(d, dict):
@@ -137,10 +147,12 @@ def _array_keys(index) -> set:
 
 
 def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen: int = 0, seed=None,
-         samples=None) -> None:
+         samples=None, standardized=None, columns=None) -> None:
     """Write a checkpoint (``.npz``): values (keyed by name), optimizer state, step and epoch (and
     ``seen``, the samples of the next epoch trained on, for a save part-way through it; ``seed`` and
-    ``samples``, the run's integer seed and number of training samples, when given).
+    ``samples``, the run's integer seed and number of training samples, when given; ``standardized``,
+    the statistics its data were standardized with, and ``columns``, the names of its table's
+    columns: see `Checkpoint`).
     The file is replaced atomically, so an interrupted save leaves the old checkpoint whole.
 
     >>> import numpy as np, tempfile, os
@@ -158,6 +170,10 @@ def save(path, values: Mapping, state=None, step: int = 0, epoch: int = 0, seen:
         index["seed"] = integer_seed(seed)
     if samples is not None:
         index["samples"] = int(samples)
+    if standardized is not None:
+        index["standardized"] = _pack(check_statistics(standardized), arrays)
+    if columns is not None:
+        index["columns"] = check_columns(columns)
     arrays["index"] = np.array(json.dumps(index))
     atomic_write(os.fspath(path), lambda f: np.savez(f, **arrays), suffix=".npz.tmp")
 
@@ -205,13 +221,30 @@ def load_checkpoint(path) -> Checkpoint:
         if not isinstance(values, dict):
             raise CheckpointError(f"{path} is not a symgrad checkpoint: its values are a {type(values).__name__}, "
                                   f"not a dict of the parameters' values by name")
-        return Checkpoint(values, _unpack(index["state"], arrays),
-                          counts["step"], counts["epoch"], counts["seen"], index.get("seed"), counts["samples"])
+        try:
+            scaled = check_statistics(_unpack(index["standardized"], arrays)) if "standardized" in index else None
+        except ValueError as e:
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: {e}") from None
+        try:
+            columns = check_columns(index["columns"]) if "columns" in index else None
+        except ValueError as e:
+            raise CheckpointError(f"{path} is not a symgrad checkpoint: {e}") from None
+        return Checkpoint(values, _unpack(index["state"], arrays), counts["step"], counts["epoch"], counts["seen"],
+                          index.get("seed"), counts["samples"], scaled, columns)
     except CheckpointError:
         raise
     except Exception as e:  # noqa: BLE001 - a cut zip fails in many ways: BadZipFile, EOFError, zlib
         raise CheckpointError(f"{path} is not a readable symgrad checkpoint (truncated or corrupt: "
                               f"{type(e).__name__}: {e})") from e
+
+
+def check_columns(columns) -> dict:
+    """``columns`` as a checkpoint holds them, {input name: [column names]}, or a ValueError."""
+    if not isinstance(columns, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, (list, tuple)) and all(isinstance(c, str) for c in v)
+            for k, v in columns.items()):
+        raise ValueError("its columns are not {input name: [column names]}")
+    return {k: list(v) for k, v in columns.items()}
 
 
 def fits(program, values: Mapping) -> str | None:

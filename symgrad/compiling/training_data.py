@@ -17,7 +17,8 @@ from ..core.values import key_name
 from ..errors import ShapeError
 from .closest import closest_name
 from .training_arrays import to_numpy
-from .training_results import TrainingArgumentError, about_array
+from .training_missing import FILL_OR_DROP, missing_message
+from .training_results import TrainingArgumentError, TrainingDataError, about_array
 
 
 def same_sample_counts(sizes: Mapping) -> bool:
@@ -142,10 +143,14 @@ def _check_data(data, what="data") -> dict:
                                     f"first axis; got {sizes} (the shapes: {shapes})"
                                     + _transposed_hint(data, what))
     for k, v in data.items():
+        missing = missing_message(v)
+        if missing and not np.isinf(v).any():
+            # NaN alone: missing values, by column and sample, not only the first (a NaN loss at a step)
+            raise about_array(TrainingDataError, what, key_name(k), f"{missing}; {FILL_OR_DROP} before training")
         found = nonfinite_entries(v)
         if found:
             count, first, _ = found
-            raise about_array(TrainingArgumentError, what, key_name(k),
+            raise about_array(TrainingDataError, what, key_name(k),
                               f" has non-finite entries (NaN or inf): {count} of {v.size}, the first at index "
                               f"{first[0] if len(first) == 1 else first} (value {v[first].item()!r}); drop or "
                               f"fix those samples before training")

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.values import key_name, lookup
 from .training_arrays import num_samples, to_numpy
+from .training_class_metrics import CLASS_METRICS, class_score
 from .training_results import TrainingArgumentError
 
 
@@ -110,6 +111,29 @@ def predict(program, values, data, batch_size: int = 1024, output=0, flat: bool 
         out = to_numpy(out)
         rows.append(out.reshape(out.shape[0], -1) if flat else out)
     return np.concatenate(rows)
+
+
+def probabilities(program, values, data, batch_size: int = 1024, output=0) -> np.ndarray:
+    """A classifier's class probabilities for each sample of ``data`` (scikit-learn's
+    ``predict_proba``): the sigmoid of one logit (one column, class 1's), the softmax of several
+    scores; an output that is no logit (``sg.sigmoid(...)``, ``sg.softmax(...)``) is returned as it
+    is. ``symgrad predict --probabilities`` writes them.
+
+    >>> p = probabilities          # then: p(program, history.values, {"x": X_new})
+    """
+    return probabilities_of(program, predict(program, values, data, batch_size, output=output), output)
+
+
+def probabilities_of(program, out: np.ndarray, output=0) -> np.ndarray:
+    """`probabilities` of the outputs ``out`` (one row per sample) that ``program`` gave."""
+    out = np.asarray(out, dtype=np.float64)
+    if not output_is_logit(program, output):
+        return out
+    if out.shape[1] == 1:
+        e = np.exp(-np.abs(out))               # the sigmoid without overflow: exp of a number <= 0 only
+        return np.where(out >= 0, 1 / (1 + e), e / (1 + e))
+    z = np.exp(out - out.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def accuracy(target, output=0, threshold: float | None = None) -> Callable:
@@ -241,11 +265,37 @@ def regression_error(target, kind: str = "mae", output=0) -> Callable:
     return metric
 
 
-_METRICS_HELP = ("give 'loss', 'accuracy', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
+def class_metric(target, kind: str, output=0) -> Callable:
+    """A metric of a classifier on imbalanced classes (``kind``: ``"precision"``, ``"recall"``,
+    ``"f1"`` or ``"auc"``; `training_class_metrics`): the predicted class, read as `accuracy` reads
+    it, against the labels in the input ``target``. ``auc`` takes two classes; over more it is a
+    `TrainingArgumentError`, and so is data holding one class only (no curve to draw).
+
+    >>> metric = class_metric("y", "f1")      # then: train(..., metrics={"f1": metric})
+    """
+    if kind not in CLASS_METRICS:
+        raise TrainingArgumentError(f"class_metric: kind is one of {', '.join(CLASS_METRICS)}, got {kind!r}")
+
+    def metric(program, values, data):
+        out = predict(program, values, data, output=output)
+        y = np.asarray(lookup(data, target))
+        y = y.reshape(y.shape[0], -1)
+        _check_classes(y, out.shape[1], key_name(target), None)
+        logit = out.shape[1] == 1 and output_is_logit(program, output)
+        return class_score(kind, out, y, logit, key_name(target))
+    metric.__name__ = f"{kind}({key_name(target)})"
+    metric.reads = (key_name(target),)
+    return metric
+
+
+_METRICS_HELP = ("give 'loss', 'accuracy', 'precision', 'recall', 'f1', 'auc', 'mae', 'mse', a callable metric(program, values, data) -> float, or a "
                  "dict name -> callable (see symgrad.compiling.training.accuracy)")
-METRIC_NAMES = ("loss", "accuracy", "mae", "mse")
-# Keras's long names for the same metrics, recorded under the short ones Keras records them by
-_LONG_NAMES = {"mean_absolute_error": "mae", "mean_squared_error": "mse", "acc": "accuracy"}
+# precision, recall, f1 and auc: a classifier's on imbalanced classes (training_class_metrics)
+METRIC_NAMES = ("loss", "accuracy", "precision", "recall", "f1", "auc", "mae", "mse")
+# Keras's (and scikit-learn's) long names for the same metrics, recorded under the short ones
+_LONG_NAMES = {"mean_absolute_error": "mae", "mean_squared_error": "mse", "acc": "accuracy", "f1_score": "f1",
+               "roc_auc": "auc"}
+_LABELLED = ("accuracy", "precision", "recall", "f1", "auc")       # compared with class labels
 
 
 def _metrics_dict(metrics, program=None) -> dict:
@@ -265,8 +315,7 @@ def _metrics_dict(metrics, program=None) -> dict:
         if isinstance(m, str) and m.lower() in _LONG_NAMES:
             m = _LONG_NAMES[m.lower()]
         if isinstance(m, str) and m in METRIC_NAMES:
-            out[m] = mean_loss if m == "loss" else accuracy(_label_input(program, m)) if m == "accuracy" \
-                else regression_error(_label_input(program, m), m)
+            out[m] = named_metric(m, None if m == "loss" else _label_input(program, m))
         elif callable(m):
             # by its name, as Keras names them ("<lambda>" read as "lambda"); a name taken already
             # (two lambdas) gets a suffix, _1, _2: the second silently replaced the first
@@ -284,6 +333,18 @@ def _metrics_dict(metrics, program=None) -> dict:
     return out
 
 
+def named_metric(name: str, target):
+    """The metric of one of `METRIC_NAMES` (``"loss"`` needs no ``target``), comparing the output with
+    the input ``target``."""
+    if name == "loss":
+        return mean_loss
+    if name == "accuracy":
+        return accuracy(target)
+    if name in ("mae", "mse"):
+        return regression_error(target, name)
+    return class_metric(target, name)
+
+
 def _label_input(program, name="accuracy"):
     """The input holding the labels (or a regression's targets), for ``metrics=["accuracy"]`` (or
     ``"mae"``, ``"mse"``: ``name``): the one input the program's outputs do not read (Keras's
@@ -291,15 +352,15 @@ def _label_input(program, name="accuracy"):
     spec = getattr(program, "spec", None)
     if spec is None or not getattr(spec.eval, "outputs", None):
         raise TrainingArgumentError(
-            f"metrics {name!r} compares the program's prediction with the {'labels' if name == 'accuracy' else 'targets'}: "
-            f"compile with outputs=[...] (the {'scores or probabilities' if name == 'accuracy' else 'predictions'}), "
+            f"metrics {name!r} compares the program's prediction with the {'labels' if name in _LABELLED else 'targets'}: "
+            f"compile with outputs=[...] (the {'scores or probabilities' if name in _LABELLED else 'predictions'}), "
             f"then give metrics=[{name!r}]")
     needs = getattr(program, "_needs", {}).get("forward")
     unread = [x for x, read in zip(program.inputs, needs or ()) if not read]
     if len(unread) != 1:
         names = ", ".join(repr(key_name(x)) for x in (unread or program.inputs))
         raise TrainingArgumentError(
-            f"metrics {name!r} cannot tell which input holds the {'labels' if name == 'accuracy' else 'targets'} "
+            f"metrics {name!r} cannot tell which input holds the {'labels' if name in _LABELLED else 'targets'} "
             f"({names}); name it: "
             + (f"metrics={{'accuracy': accuracy('<input>')}} (symgrad.compiling.training.accuracy)" if name == "accuracy"
                else f"metrics={{{name!r}: regression_error('<input>', {name!r})}} "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..errors import ArgumentError, SymgradError
+from ..errors import ArgumentError, DataError, SymgradError
 from ..teaching.display import esc, number, sparkline
 
 
@@ -169,6 +169,12 @@ class TrainingArgumentError(ArgumentError):
         super().__init__(message)
         self.argument, self.key, self.fix, self.dataset = argument, key, fix, dataset
         self.said = message if said is None else said
+
+
+class TrainingDataError(TrainingArgumentError, DataError):
+    """Data that `train` cannot learn from, refused before the first step: missing values (NaN) or
+    infinities in an array of ``data`` or ``validation``, named by column and sample. A `DataError`
+    (bad data) and, as it was before it had a class of its own, a `TrainingArgumentError`."""
 
 
 def about_array(error, what: str, key, said: str):

@@ -53,9 +53,11 @@ def _error(files, capsys, text, model="model.py"):
     # the features alone (predict's table given to train): it asked whether the model declares more features
     ("1,2,3,4\n4,5,6,7\n", "4 for 'x', then 1 for 'y' (the columns of 'x' alone: none for 'y', which --data needs "
                            "too — a table of the features only, as symgrad predict takes?)"),
-    ("x,y\n1,2,3,4,0\n1,2,nan,4,1\n", "line 3, column 3 holds 'nan'"),
+    ("x,y\n1,2,3,4,0\n1,2,nan,4,1\n", "1 missing value (empty or NA cells): column 3 at line 3"),
     ("1,2,3,4,0\n1,2,3,4,1.5\n", "line 2, column 5 holds '1.5', but the input 'y' is declared integer"),
-    ("1,2,3,4,0\n1,,3,4,1\n", "line 2, column 2 holds '', which is not a number (an empty cell"),
+    ("1,2,3,4,0\n1,,3,4,1\n", "1 missing value (empty or NA cells): column 2 at line 2; every cell must be a "
+                             "number: fill them"),
+    ("1,2,3,4,inf\n1,2,3,4,1\n", "line 1, column 5 holds 'inf'"),
     ("1,2,3,4,0\n1,2,3,4\n", "line 2 has 4 columns, but line 1 has 5"),
     ("1,2,3,4,cat\n1,2,3,4,dog\n", "line 1, column 5 holds 'cat', which is not a number (the column of 'y', "
                                    "declared integer: class names are not read"),

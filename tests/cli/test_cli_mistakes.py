@@ -62,14 +62,23 @@ def _train(files, data, capsys, *extra):
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf])
-def test_a_non_finite_value_in_the_data_is_located(files, capsys, bad):
+def test_a_non_finite_value_in_the_data_is_located(files, capsys):
     data = blobs(40)
-    data["x"][7, 2] = bad
+    data["x"][7, 2] = np.inf
     code, err = _train(files, data, capsys)
     assert code == 2
     assert f"--data {files / 'd.npz'}: the array 'x' has 1 non-finite entry" in err, err
-    assert f"the first {bad} at index [7, 2] (sample 7)" in err and "drop or fill" in err
+    assert "the first inf at index [7, 2] (sample 7)" in err and "drop or fill" in err
+
+
+def test_missing_values_in_the_data_are_located_by_column(files, capsys):
+    """A NaN (pandas' missing value, saved by df.to_numpy()) was 'the first nan at index [7, 2]' only."""
+    data = blobs(40)
+    data["x"][7, 2] = data["x"][30, 2] = data["x"][9, 0] = np.nan
+    code, err = _train(files, data, capsys)
+    assert code == 2
+    assert (f"--data {files / 'd.npz'}: the array 'x' has 3 missing values (NaN) among its 160 entries: column 0 "
+            f"at sample 9; column 2 at samples 7 and 30 (0-based, as X[sample, column]); fill them") in err, err
 
 
 def test_data_of_the_wrong_shape_is_the_data_files_fault(files, capsys):
@@ -214,3 +223,33 @@ def test_the_table_of_other_tools_options_names_only_options_that_exist():
             assert name not in sub.choices[command]._option_string_actions, name
             named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", advice))
             assert named <= own, (name, named - own)
+
+
+@pytest.mark.parametrize("option, said", [
+    ("--class-weight", "class weights are the model file's loss's, as torch's: sg.bce_with_logits(logit, y, "
+                       "pos_weight=n0 / n1)"),
+    ("--normalize", "--standardize: each feature column by its mean and standard deviation"),
+    ("--scale", "--standardize"),
+    ("--val-split", "--validation-split FRACTION"),
+    ("--label", "a table's columns go to the model file's inputs in their order"),
+    ("--features", "a table's columns go to the model file's inputs in their order"),
+])
+def test_a_data_scientists_options_are_told_where_they_are(tmp_path, capsys, option, said):
+    """Before: --class-weight balanced was only 'unrecognized', --normalize 'did you mean --optimizer?' and
+    --scale 'did you mean --seed?'."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    assert cli.main(["train", str(tmp_path / "m.py"), "--data", "d.csv", option, "0.2"]) == 2
+    err = capsys.readouterr().err
+    assert f"({option}: {said}" in err and "did you mean" not in err, err
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_a_label_column_given_as_target_is_told_what_target_is(tmp_path, capsys, command):
+    """--target churn (the label column, as AutoML tools name it) was "invalid choice: 'churn' (choose from
+    'numpy', 'triton')"."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    ck = [] if command == "train" else ["ck.npz"]
+    assert cli.main([command, str(tmp_path / "m.py"), *ck, "--data", "d.csv", "--target", "churn"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --target: 'churn' is no backend: --target chooses the backend" in err, err
+    assert "The labels are the model file's: target = <the input holding them>" in err

@@ -4,6 +4,7 @@ naming a real-valued target was refused ("a regression's targets have no accurac
 import csv
 
 import numpy as np
+import pytest
 
 from symgrad import cli
 from symgrad.compiling.training import load
@@ -47,7 +48,7 @@ def test_mae_and_mse_of_a_regression_are_those_of_its_predictions(tmp_path, caps
 def test_an_unknown_metric_is_refused_with_the_names(tmp_path, capsys):
     (tmp_path / "model.py").write_text(MODEL)
     assert cli.main(["train", str(tmp_path / "model.py"), "--data", "d.npz", "--metrics", "mae,r2"]) == 2
-    assert "'r2' is no metric: give some of loss, accuracy, mae, mse" in capsys.readouterr().err
+    assert "'r2' is no metric: give some of loss, accuracy, precision, recall, f1, auc, mae, mse" in capsys.readouterr().err
 
 
 def test_monitor_val_mae_without_metrics_says_to_record_it(tmp_path, capsys):
@@ -93,3 +94,53 @@ def test_the_help_does_not_call_loss_mae_a_regressions_default(capsys):
         said = " ".join(capsys.readouterr().out.split())
         assert "a regression's: loss,mae" not in said
         assert "a regression's real-valued target is refused: give loss,mae" in said, said
+
+
+def test_an_imbalanced_classifiers_f1_and_auc_in_the_epoch_lines_and_evaluate(tmp_path, capsys):
+    """precision, recall, f1 and auc by name (Keras's Precision, Recall, F1Score, AUC); before, 'f1' was
+    'no metric', and an imbalanced target had only its accuracy, 0.9 for always answering 0."""
+    skm = pytest.importorskip("sklearn.metrics")
+    (tmp_path / "model.py").write_text(
+        "import sympy as sp, symgrad as sg\nN = sp.Symbol('N', integer=True, positive=True)\n"
+        "x, y = sg.tensor('x', (N, 2)), sg.tensor('y', (N,))\nw, b = sg.tensor('w', (2,)), sg.tensor('b', ())\n"
+        "outputs = [x @ w + b]\nloss = sg.bce_with_logits(x @ w + b, y, pos_weight=9.0)\n"
+        "params, inputs, target = [w, b], [x, y], y\noptimizer = sg.optim.Adam(lr=0.05)\n")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    Y = (X[:, 0] + 0.5 * rng.normal(size=200) > 1.3).astype(float)         # about 1 in 10
+    np.savez(tmp_path / "d.npz", x=X, y=Y)
+    assert cli.main(["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--no-progress",
+                     "--epochs", "3", "--dtype", "float64", "--metrics", "loss,f1,auc,precision,recall",
+                     "--checkpoint", str(tmp_path / "ck.npz")]) == 0
+    last = capsys.readouterr().out.splitlines()[2].split()
+    got = dict(zip(last[::2], map(float, last[1::2])))
+    w = load(tmp_path / "ck.npz").values
+    score = X @ w["w"] + w["b"]
+    assert got["train_f1"] == pytest.approx(skm.f1_score(Y, score > 0), abs=1e-5)
+    assert got["train_auc"] == pytest.approx(skm.roc_auc_score(Y, score), abs=1e-5)
+    assert got["train_precision"] == pytest.approx(skm.precision_score(Y, score > 0, zero_division=0), abs=1e-5)
+    assert got["train_recall"] == pytest.approx(skm.recall_score(Y, score > 0), abs=1e-5)
+    assert cli.main(["evaluate", str(tmp_path / "model.py"), str(tmp_path / "ck.npz"), "--data",
+                     str(tmp_path / "d.npz"), "--metrics", "auc", "--dtype", "float64"]) == 0
+    assert float(capsys.readouterr().out.split("auc ")[1]) == pytest.approx(skm.roc_auc_score(Y, score), abs=1e-5)
+
+
+def test_an_imbalanced_targets_accuracy_comes_with_a_note(tmp_path, capsys):
+    """Before: 'val_accuracy 0.91' and nothing said that always answering 0 scores it."""
+    (tmp_path / "model.py").write_text(
+        "import sympy as sp, symgrad as sg\nN = sp.Symbol('N', integer=True, positive=True)\n"
+        "x, y = sg.tensor('x', (N, 2)), sg.tensor('y', (N,))\nw, b = sg.tensor('w', (2,)), sg.tensor('b', ())\n"
+        "outputs = [x @ w + b]\nloss = sg.bce_with_logits(x @ w + b, y)\n"
+        "params, inputs, target = [w, b], [x, y], y\n")
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    argv = ["train", str(tmp_path / "model.py"), "--data", str(tmp_path / "d.npz"), "--no-progress", "--epochs", "1"]
+    for positives, said in ((10, True), (50, False)):
+        np.savez(tmp_path / "d.npz", x=X, y=(np.arange(100) < positives).astype(float))
+        assert cli.main(argv) == 0
+        err = capsys.readouterr().err
+        assert ("note: 10 of the 100 training labels are 1 (10%): always answering 0 scores an accuracy of 0.90; "
+                "--metrics loss,f1,auc gives class 1's F1 and the ROC AUC, and the model file's loss can weigh the "
+                "classes (sg.bce_with_logits(..., pos_weight=9)" in err) is said, err
+    np.savez(tmp_path / "d.npz", x=X, y=(np.arange(100) < 10).astype(float))
+    assert cli.main(argv + ["--metrics", "loss,accuracy"]) == 0          # metrics chosen: nothing to say
+    assert "note:" not in capsys.readouterr().err

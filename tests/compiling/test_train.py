@@ -133,7 +133,7 @@ def test_save_load_round_trip_of_nested_state(tmp_path):
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(data={"x": np.ones((4, 2)), "t": np.ones((3, 3))}), "same positive number of samples"),
-    (dict(data={"x": np.array([[np.nan, 1.0]] * 3), "t": np.ones((3, 3))}), r"data\['x'\].*non-finite"),
+    (dict(data={"x": np.array([[np.nan, 1.0]] * 3), "t": np.ones((3, 3))}), r"data\['x'\] has 3 missing values \(NaN\)"),
     (dict(data={}), "non-empty dict"),
     (dict(batch_size=0), "batch_size"),
     (dict(epochs=1.5), "epochs"),

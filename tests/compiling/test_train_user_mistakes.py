@@ -354,3 +354,16 @@ def test_a_per_example_image_declared_as_a_batch_of_one_is_told_to_declare_it_ov
     with pytest.raises(TrainingArgumentError) as e:
         sg.train(prog, {"x": rng.random((12, 2, 8, 8)), "y": labels}, progress=False)
     assert "declared per example" not in str(e.value)
+
+
+@pytest.mark.parametrize("keyword, said", [
+    ("class_weight", "class weights are the loss's (given to sg.compile), as torch's: sg.bce_with_logits"),
+    ("sample_weight", "class weights are the loss's"),
+    ("standardize", "train takes the data as given: standardize them first, with scikit-learn's StandardScaler"),
+])
+def test_keras_and_sklearns_keywords_are_told_where_they_are(keyword, said):
+    """Keras's fit(class_weight=...): 'did you mean ...?' or nothing; standardize= read as standardized=, which
+    takes the statistics, not True."""
+    with pytest.raises(sg.ArgumentError, match=f"train\\(\\) takes no {keyword}=: " + said.replace("(", "\\(")
+                       .replace(")", "\\)")):
+        sg.train(None, {}, **{keyword: True})
