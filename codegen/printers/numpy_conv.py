@@ -28,6 +28,7 @@ function, and the training step keeps them from one call to the next (`_keep`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import sympy as sp
 
@@ -159,16 +160,22 @@ def _conv_im2col(c, e) -> list:
         return lines
     cols = f"{n}_cols"
     whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last)
-    lines.append(f"{cols} = numpy.{'empty' if whole else 'zeros'}"
-                 f"({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
-    _keep(c, cols)
-    if whole:
-        lines += whole[:-1] + [f"{cols}[...] = {whole[-1]}"]
-    else:
-        lines += heads
-        lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
-                     f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     kc = c.dim(C * _prod(K))
+    if whole:
+        place, view = whole
+        per = _examples_a_chunk(NB, _prod(O) * _prod(K) * int(C))
+        lines += place + [f"{n}_win = {view}"]
+        w2 = f"{_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T"
+        lines += _chunks(c, n, NB, per, cols, f"{n}_win", O, K, C, F, w2, kc, back)
+        if drop:
+            lines.append(f"del {drop[2:]}")
+        c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = Windows(cols, f"{n}_win", per)
+        return lines
+    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
+    _keep(c, cols)
+    lines += heads
+    lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
+                 f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
     if drop:
@@ -179,13 +186,14 @@ def _conv_im2col(c, e) -> list:
     return lines
 
 
-def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last) -> list | None:
-    """The im2col buffer filled in one copy: x placed channel-last once into a zero-bordered buffer
-    (N, *P, C) (kept between steps: its border stays 0), then all its windows (N, *O, *K, C), a view
-    (sliding_window_view), copied into cols at once. Lines, the last one the window view's code
-    (the caller assigns it); None where the per-offset slice copies are kept: fewer than 3 channels
-    (a window copy then moves runs of C < 3 numbers: 2.9 times the slices' time at 64 × 1 × 28 × 28)
-    or a negative padding (a crop).
+def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last) -> tuple | None:
+    """The im2col buffer filled by copies of whole windows: x placed channel-last once into a buffer
+    (N, *P, C) of its own, zero-bordered where padded (kept between steps: its border stays 0; a
+    copy even where no padding is needed, so that the weight gradient can copy the windows again
+    from it: `_chunks`), whose windows (N, *O, *K, C) are a view (sliding_window_view).
+    (the lines that place x, the window view's code); None where the per-offset slice copies are
+    kept: fewer than 3 channels (a window copy then moves runs of C < 3 numbers: 2.9 times the
+    slices' time at 64 × 1 × 28 × 28) or a negative padding (a crop).
 
     Why: the per-offset copies write cols in K passes, each touching every cache line of it (a
     channel run is a line), and read x's channels at x's stride where x is laid out (N, C, *S);
@@ -200,18 +208,16 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
     span = [dilated(k, d) for k, d in zip(K, rd)]
     P = [(o - 1) * s + w for o, s, w in zip(O, stride, span)]      # the extent the windows reach
     lines, src = [], _transposed(xs, to_last)
-    if any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S)):
-        pad = f"{n}_pad"
-        lines.append(f"{pad} = numpy.zeros({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
-        _keep(c, pad)
-        # x's positions the windows reach (none where a long stride ends them in the leading padding)
-        inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
-        into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
-                         for (lo, _), m, p in zip(pads, inside, P))
-        lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
-        src = pad
-    else:
-        src += _first(P, S)
+    padded = any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S))
+    pad = f"{n}_pad" if padded else f"{n}_in"
+    lines.append(f"{pad} = numpy.{'zeros' if padded else 'empty'}({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
+    _keep(c, pad)
+    # x's positions the windows reach (none where a long stride ends them in the leading padding)
+    inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
+    into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
+                     for (lo, _), m, p in zip(pads, inside, P))
+    lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
+    src = pad
     sl = [":"] * (nd + 2) + [f"::{d}" if d != 1 else ":" for d in rd]
     for i, s in enumerate(stride):
         sl[1 + i] = f"::{s}" if s != 1 else ":"
@@ -219,7 +225,60 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
         sl.pop()
     kc_last = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
     view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + (f"[{', '.join(sl)}]" if sl else "")
-    return lines + [f"{view}.transpose({kc_last})"]
+    return lines, f"{view}.transpose({kc_last})"
+
+
+# entries of an im2col buffer filled and multiplied at a time (256 KiB in float32): the copies into
+# it and the GEMM that reads it then meet in the core's L2 cache (1 MiB on the machine measured)
+CHUNK_ENTRIES = 1 << 16
+
+
+def _examples_a_chunk(NB, entries: int) -> int:
+    """How many examples' windows (``entries`` numbers each) make a chunk of the im2col buffer:
+    about `CHUNK_ENTRIES`, at least one; the whole batch where it is a number no larger."""
+    per = max(1, CHUNK_ENTRIES // entries)
+    NB = sp.sympify(NB)
+    return int(NB) if NB.is_Integer and int(NB) <= per else per
+
+
+@dataclass(frozen=True)
+class Windows:
+    """What a convolution's forward leaves for its weight gradient (`_weight_gradient`): the im2col
+    buffer of ``per`` examples ``cols`` and the view ``win`` of every window, (N, *O, *K, C), whose
+    examples it copies chunk by chunk."""
+    cols: str
+    win: str
+    per: int
+
+
+def _chunks(c, n: str, NB, per: int, cols: str, win: str, O, K, C, F, w2: str, kc: str, back) -> list:
+    # im2col and its GEMM a chunk of ``per`` examples at a time: cols[:m] = the windows of examples
+    # i … i + m − 1, then out[i : i + m] = cols[:m] @ w2, while the chunk is still in the cache. The
+    # whole batch's windows copied first and multiplied after streamed 9·C numbers an output
+    # position through memory twice (4.7 MB for 128 × 16 × 8 × 8, 3 × 3): the ResNet block's step
+    # 0.86-0.90 of its time with the three im2col convolutions chunked (bench/port_step.py,
+    # docs/benchmarks.md, thirteenth session). Each output row is the same dot product as in the
+    # one GEMM over the whole buffer.
+    made = c.shape((NB,) + tuple(O) + (F,))
+    chunk = c.shape((per,) + tuple(O) + tuple(K) + (C,))
+    if not sp.sympify(NB).is_Integer:   # (no more rows than the batch has; a number: per ≤ NB)
+        chunk = f"(min({per}, {c.dim(NB)}), {chunk[len(str(per)) + 3:]}"
+    lines = [f"{cols} = numpy.empty({chunk}, dtype=DTYPE)",
+             f"{n} = numpy.empty({made}, dtype=DTYPE)",
+             f"{n}_w = {w2}"]
+    _keep(c, cols)
+    _keep(c, n)         # (all of it written below, chunk by chunk)
+    if sp.sympify(NB) == per:
+        lines += [f"{cols}[...] = {win}",
+                  f"numpy.matmul({cols}.reshape((-1, {kc})), {n}_w, out={n}.reshape((-1, {c.dim(F)})))"]
+    else:
+        i, part = f"i_{n}", f"c_{n}"
+        lines += [f"for {i} in range(0, {c.dim(NB)}, {per}):     # {per} examples at a time",
+                  f"    {part} = {cols}[:min({per}, {c.dim(NB)} - {i})]",
+                  f"    {part}[...] = {win}[{i}:{i} + {per}]",
+                  f"    numpy.matmul({part}.reshape((-1, {kc})), {n}_w, out={n}[{i}:{i} + {per}].reshape((-1, {c.dim(F)})))"]
+    lines += [f"{n} = {n}.transpose({back})", f"del {n}_w"]
+    return lines
 
 
 def _first(m, S) -> str:
@@ -289,8 +348,27 @@ def _weight_gradient(c, e) -> list | None:
     d_last = tuple(range(1, 2 + nd)) + (0,)         # δᵀ (F, N, *O) → (N, *O, F)
     k_c_f = tuple(range(nd + 2))                    # (*K, C, F) → (C, F, *K)
     back = (nd, nd + 1) + k_c_f[:nd]
-    return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {_transposed(c.args[1], d_last)}.reshape((-1, {c.dim(F)})))"
-            f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"]
+    d = f"{_transposed(c.args[1], d_last)}.reshape((-1, {c.dim(F)}))"
+    made = f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"
+    if not isinstance(cols, Windows):
+        return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {d}){made}"]
+    # the forward's windows copied again, a chunk of examples at a time, into its im2col chunk:
+    # ∂w = Σ over the chunks of colsᵀ δ (the same sum, added in another order)
+    n, NB, per, rows = c.name, dt.shape[1], cols.per, _prod(O_f)
+    if sp.sympify(NB) == per:
+        return [f"{cols.cols}[...] = {cols.win}",
+                f"{n} = ({cols.cols}.reshape((-1, {kc})).T @ {d}){made}"]
+    i, part = f"i_{n}", f"c_{n}"
+    return [f"{n}_d = {d}",
+            f"{n} = numpy.zeros(({kc}, {c.dim(F)}), dtype=DTYPE)",
+            f"{n}_t = numpy.empty(({kc}, {c.dim(F)}), dtype=DTYPE)",
+            f"for {i} in range(0, {c.dim(NB)}, {per}):     # {per} examples at a time",
+            f"    {part} = {cols.cols}[:min({per}, {c.dim(NB)} - {i})]",
+            f"    {part}[...] = {cols.win}[{i}:{i} + {per}]",
+            f"    numpy.matmul({part}.reshape((-1, {kc})).T, {n}_d[{i} * {rows}:({i} + {per}) * {rows}], out={n}_t)",
+            f"    {n} += {n}_t",
+            f"{n} = {n}{made}",
+            f"del {n}_d, {n}_t"]
 
 
 def _prod(v) -> int:
