@@ -753,7 +753,7 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         shapes = {f"v{st.defines}": sch.shape_code(sch.g.producer[st.defines].out.shape) for st in block.stmts
                   if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"
                   and st.defines not in sch.uniform}     # (one number is no array of that shape)
-        body = use_workspace(body, shapes, set(dims.values()))
+        body = use_workspace(body, shapes, set(dims.values()), sch._built.get("copies"))
         if any("(ws, " in b for b in body):
             printer.use_helper("workspace", WORKSPACE_HELPERS)
     body, phi = fuse_phi(body)      # GELU's Φ in one helper call (codegen.numpy_gelu_phi)

@@ -428,10 +428,27 @@ def _windows(c, e) -> str:
     rank = nlead + 2 * nd
     k_first = tuple(range(rank - nd, rank)) + _channel_last(nlead, nd)
     back = tuple(k_first.index(i) for i in range(rank))
+    view = _windows_code(x, nlead, kernel, stride, dil)
     # (.copy(), not numpy.ascontiguousarray: that returns the view itself where it happens to be
     # contiguous — one window of a single channel — and the windows must be an array of their own,
     # which max pooling's backward may write its mask into: `window_first_hit`)
-    return f"{_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first}).copy().transpose({back})"
+    code = f"{view}.transpose({k_first}).copy().transpose({back})"
+    laid = c.shape(tuple(e.out.shape[i] for i in k_first))
+    c.built.setdefault("copies", {})[c.name] = CopyInto(f"{c.name} = {code}", laid, back, view)
+    return code
+
+
+@dataclass(frozen=True)
+class CopyInto:
+    """A statement ``line`` (``name = …``) that makes a copy of ``view`` (code, in the declared order)
+    laid out in memory as ``laid`` (the shape as code, in memory order) and seen through
+    ``.transpose(back)``: the step's workspace (`codegen.numpy_workspace`) makes it as
+    ``name = scratch(ws, …, laid).transpose(back)`` then ``name[...] = view``, told so by this
+    record (``Context.built["copies"]``), not by reading the statement's text."""
+    line: str
+    laid: str
+    back: tuple
+    view: str
 
 
 def _fold(c, e) -> list:
