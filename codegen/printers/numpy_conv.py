@@ -28,7 +28,7 @@ function, and the training step keeps them from one call to the next (`_keep`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
@@ -159,11 +159,12 @@ def _conv_im2col(c, e) -> list:
         lines.append(f"del {n}_t{drop}")
         return lines
     cols = f"{n}_cols"
-    whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last)
     kc = c.dim(C * _prod(K))
-    if whole:
+    per = _examples_a_chunk(NB, _prod(O) * _prod(K) * int(C)) if C.is_Integer else None
+    chunked = per is not None and per < WHOLE_FROM
+    whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last, own=chunked)
+    if whole and chunked:
         place, view = whole
-        per = _examples_a_chunk(NB, _prod(O) * _prod(K) * int(C))
         lines += place + [f"{n}_win = {view}"]
         w2 = f"{_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T"
         lines += _chunks(c, n, NB, per, cols, f"{n}_win", O, K, C, F, w2, kc, back)
@@ -171,11 +172,15 @@ def _conv_im2col(c, e) -> list:
             lines.append(f"del {drop[2:]}")
         c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = Windows(cols, f"{n}_win", per)
         return lines
-    lines.append(f"{cols} = numpy.zeros({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
+    lines.append(f"{cols} = numpy.{'empty' if whole else 'zeros'}"
+                 f"({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
     _keep(c, cols)
-    lines += heads
-    lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
-                 f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
+    if whole:
+        lines += whole[0] + [f"{cols}[...] = {whole[1]}"]
+    else:
+        lines += heads
+        lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
+                     f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
     lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
     if drop:
@@ -186,11 +191,12 @@ def _conv_im2col(c, e) -> list:
     return lines
 
 
-def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last) -> tuple | None:
+def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last, own=False) -> tuple | None:
     """The im2col buffer filled by copies of whole windows: x placed channel-last once into a buffer
-    (N, *P, C) of its own, zero-bordered where padded (kept between steps: its border stays 0; a
-    copy even where no padding is needed, so that the weight gradient can copy the windows again
-    from it: `_chunks`), whose windows (N, *O, *K, C) are a view (sliding_window_view).
+    (N, *P, C), zero-bordered where padded (kept between steps: its border stays 0; with ``own``
+    also where no padding is needed, so that the weight gradient can copy the windows again from
+    it: `_chunks`; else x's channel-last view itself), whose windows (N, *O, *K, C) are a view
+    (sliding_window_view).
     (the lines that place x, the window view's code); None where the per-offset slice copies are
     kept: fewer than 3 channels (a window copy then moves runs of C < 3 numbers: 2.9 times the
     slices' time at 64 × 1 × 28 × 28) or a negative padding (a crop).
@@ -209,6 +215,9 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
     P = [(o - 1) * s + w for o, s, w in zip(O, stride, span)]      # the extent the windows reach
     lines, src = [], _transposed(xs, to_last)
     padded = any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S))
+    if not (padded or own):
+        return [], f"{SWV}({src}{_first(P, S)}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + \
+            _strided(nd, stride, rd) + f".transpose({_kc_last(nd)})"
     pad = f"{n}_pad" if padded else f"{n}_in"
     lines.append(f"{pad} = numpy.{'zeros' if padded else 'empty'}({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
     _keep(c, pad)
@@ -218,19 +227,34 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
                      for (lo, _), m, p in zip(pads, inside, P))
     lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
     src = pad
+    view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + _strided(nd, stride, rd)
+    return lines, f"{view}.transpose({_kc_last(nd)})"
+
+
+def _strided(nd: int, stride, rd) -> str:
+    """The subscript of the window view (N, *P', C, *K') of an (N, *P, C) array that keeps every
+    stride-th window and every rd-th kernel entry ("" where both are 1)."""
     sl = [":"] * (nd + 2) + [f"::{d}" if d != 1 else ":" for d in rd]
     for i, s in enumerate(stride):
         sl[1 + i] = f"::{s}" if s != 1 else ":"
     while sl and sl[-1] == ":":
         sl.pop()
-    kc_last = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
-    view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + (f"[{', '.join(sl)}]" if sl else "")
-    return lines, f"{view}.transpose({kc_last})"
+    return f"[{', '.join(sl)}]" if sl else ""
+
+
+def _kc_last(nd: int) -> tuple:
+    """(N, *O, C, *K) → (N, *O, *K, C): the window view in cols' order."""
+    return (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
 
 
 # entries of an im2col buffer filled and multiplied at a time (256 KiB in float32): the copies into
 # it and the GEMM that reads it then meet in the core's L2 cache (1 MiB on the machine measured)
 CHUNK_ENTRIES = 1 << 16
+# examples a chunk from which the batch's buffer is filled whole, and multiplied in one GEMM: small
+# examples (a chunk of 16 or more), whose buffer at the batch sizes used with them (64-256) is within
+# a few times the L2 cache, where the loop's own statements cost more than the cache saves (the
+# digits CNN's second conv, 2,304 entries an example: its step 1.025 of the one GEMM's in chunks)
+WHOLE_FROM = 16
 
 
 def _examples_a_chunk(NB, entries: int) -> int:
@@ -245,10 +269,13 @@ def _examples_a_chunk(NB, entries: int) -> int:
 class Windows:
     """What a convolution's forward leaves for its weight gradient (`_weight_gradient`): the im2col
     buffer of ``per`` examples ``cols`` and the view ``win`` of every window, (N, *O, *K, C), whose
-    examples it copies chunk by chunk."""
+    examples it copies chunk by chunk. ``left[0]``: cols still holds the forward's last chunk (no
+    statement has written it since; the first weight gradient that reads it sets this False: the
+    statements run in the order they are printed)."""
     cols: str
     win: str
     per: int
+    left: list = field(default_factory=lambda: [True])
 
 
 def _chunks(c, n: str, NB, per: int, cols: str, win: str, O, K, C, F, w2: str, kc: str, back) -> list:
@@ -353,19 +380,24 @@ def _weight_gradient(c, e) -> list | None:
     if not isinstance(cols, Windows):
         return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {d}){made}"]
     # the forward's windows copied again, a chunk of examples at a time, into its im2col chunk:
-    # ∂w = Σ over the chunks of colsᵀ δ (the same sum, added in another order)
+    # ∂w = Σ over the chunks of colsᵀ δ (the same sum, added in another order). The last chunk
+    # first: the forward left its windows in the chunk buffer, and the first weight gradient to read
+    # them (`Windows.left`) copies them no more — all of them where the batch is one chunk
     n, NB, per, rows = c.name, dt.shape[1], cols.per, _prod(O_f)
+    left, cols.left[0] = cols.left[0], False
     if sp.sympify(NB) == per:
-        return [f"{cols.cols}[...] = {cols.win}",
-                f"{n} = ({cols.cols}.reshape((-1, {kc})).T @ {d}){made}"]
-    i, part = f"i_{n}", f"c_{n}"
+        return ([] if left else [f"{cols.cols}[...] = {cols.win}"]) + \
+            [f"{n} = ({cols.cols}.reshape((-1, {kc})).T @ {d}){made}"]
+    i, part, nb = f"i_{n}", f"c_{n}", c.dim(NB)
+    copy = [f"    {part}[...] = {cols.win}[{i}:{i} + {per}]"]
+    if left:
+        copy = [f"    if {i} + {per} < {nb}:        # (the last chunk is in {cols.cols} still)", "    " + copy[0]]
     return [f"{n}_d = {d}",
             f"{n} = numpy.zeros(({kc}, {c.dim(F)}), dtype=DTYPE)",
             f"{n}_t = numpy.empty(({kc}, {c.dim(F)}), dtype=DTYPE)",
-            f"for {i} in range(0, {c.dim(NB)}, {per}):     # {per} examples at a time",
-            f"    {part} = {cols.cols}[:min({per}, {c.dim(NB)} - {i})]",
-            f"    {part}[...] = {cols.win}[{i}:{i} + {per}]",
-            f"    numpy.matmul({part}.reshape((-1, {kc})).T, {n}_d[{i} * {rows}:({i} + {per}) * {rows}], out={n}_t)",
+            f"for {i} in range(({nb} - 1) // {per} * {per}, -1, -{per}):     # {per} examples at a time, the last first",
+            f"    {part} = {cols.cols}[:min({per}, {nb} - {i})]"] + copy + \
+           [f"    numpy.matmul({part}.reshape((-1, {kc})).T, {n}_d[{i} * {rows}:({i} + {per}) * {rows}], out={n}_t)",
             f"    {n} += {n}_t",
             f"{n} = {n}{made}",
             f"del {n}_d, {n}_t"]

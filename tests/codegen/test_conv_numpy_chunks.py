@@ -115,3 +115,27 @@ def test_chunked_training_step_equals_the_one_chunk_step(monkeypatch):
     np.testing.assert_allclose(losses, one_losses, rtol=1e-5)
     for k in one_vals:
         np.testing.assert_allclose(vals[k], one_vals[k], rtol=1e-4, atol=1e-5)
+
+
+def test_two_convolutions_of_one_input_share_the_windows_each_weight_gradient_right(monkeypatch):
+    """Two kernels over the same x with the same geometry (two branches): both weight gradients read
+    the windows of one forward; only the first finds that forward's last chunk still in its buffer
+    (`numpy_conv.Windows.left`), the second copies every chunk again."""
+    monkeypatch.setattr(numpy_conv, "CHUNK_ENTRIES", 2 * 64 * 9 * 3)     # two examples a chunk
+    x, wa, wb = sg.tensor("x", (N, 3, 8, 8)), sg.tensor("wa", (4, 3, 3, 3)), sg.tensor("wb", (2, 3, 3, 3))
+    ha, hb = (sg.as_tensor(sg.conv2d(x, w, padding=1)) for w in (wa, wb))
+    Da, Db = sg.tensor("Da", ha.shape), sg.tensor("Db", hb.shape)
+    prog = sg.compile((sg.sum(ha * Da) + sg.sum(sg.relu(hb) * Db)) / N, [wa, wb], [x, Da, Db], dtype="float64")
+    grad_src = prog.source[prog.source.index("def grad("):prog.source.index("def step(")]
+    assert grad_src.count("(the last chunk is in ") == 1 and grad_src.count("examples at a time, the last first") == 2
+    r = np.random.default_rng(3)
+    n = 5
+    xa, a, b = r.standard_normal((n, 3, 8, 8)), r.standard_normal((4, 3, 3, 3)), r.standard_normal((2, 3, 3, 3))
+    da, db = r.standard_normal((n, 4, 8, 8)), r.standard_normal((n, 2, 8, 8))
+    ta, tb = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    tx = torch.tensor(xa)
+    (((F.conv2d(tx, ta, padding=1) * torch.tensor(da)).sum()
+      + (F.relu(F.conv2d(tx, tb, padding=1)) * torch.tensor(db)).sum()) / n).backward()
+    g = prog.grad({"wa": a, "wb": b}, {"x": xa, "Da": da, "Db": db})
+    np.testing.assert_allclose(g["wa"], ta.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g["wb"], tb.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -17,7 +17,7 @@ from codegen.printers import numpy_conv
 N = sp.Symbol("N", integer=True, positive=True)
 rng = np.random.default_rng(31)
 
-ONE_COPY = "_win = numpy.lib.stride_tricks.sliding_window_view("   # the windows, copied into cols whole
+ONE_COPY = "_cols[...] = numpy.lib.stride_tricks.sliding_window_view("
 
 CASES = [  # (C, H, W, K, conv kwargs): the second conv's input (4 channels) and the first's (C)
     (3, 8, 8, (3, 3), dict(padding=1)),
