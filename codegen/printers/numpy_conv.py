@@ -4,10 +4,12 @@
     conv[stride, pads, ldil, rdil]   im2col: x placed channel-last into a zero-bordered buffer, its
                                      windows copied at once (3 or more channels), or one clipped
                                      strided slice copy per kernel offset (fewer), then one GEMM over
-                                     (*K, C); GEMM first, then one slice-add
+                                     (*K, C) — for large examples a chunk of them at a time, copy
+                                     then GEMM, in the cache (`_chunks`); GEMM first, then one slice-add
                                      per offset, where the output has ≤ half the input's channels; a
                                      weight gradient (the conv of xᵀ with δᵀ): one GEMM over the
-                                     forward's im2col buffer, kept for it; an input dilation (ldil ≠ 1):
+                                     forward's im2col buffer, kept for it, or over the same chunks
+                                     copied again from x's buffer; an input dilation (ldil ≠ 1):
                                      the dilated, padded input's windows as a view
                                      (sliding_window_view), one numpy.tensordot
     flip[axes]                       numpy.flip(a, axes)                        a view
