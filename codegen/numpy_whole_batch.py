@@ -273,10 +273,7 @@ class WholeBatchScheduler(Scheduler):
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
             if a is not None and a.id in self.inline and is_boolean(self.body_of(a.id, self.value[a.id], set())):
-                # Σ of a 0/1 mask alone (a count): in the program's floats, not NumPy's integers
-                # (nor einsum's logical or)
-                lone = out.endswith(")[..., None]") and out.startswith("numpy.einsum(")
-                out = out[:-len(")[..., None]")] + ", dtype=DTYPE)[..., None]" if lone else out[:-1] + ", dtype=DTYPE)"
+                out = counted(out)
         code = [f"{name} = {out}"] if isinstance(out, str) else list(out)
         comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
         st = Stmt(code, comment, reads, v)
@@ -760,6 +757,20 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
     if phi:
         printer.use_helper("gelu_phi", PHI_HELPER)
     return L + [_INDENT + b if b else "" for b in body]
+
+
+def counted(out: str) -> str:
+    """The sum ``out`` (code: ``a.sum(…)``, or einsum's ``numpy.einsum(…)[..., None]`` over the last
+    axes) of a 0/1 mask alone, a count, in the program's floats: not NumPy's integers, nor einsum's
+    logical or of booleans.
+
+    >>> counted("numpy.einsum('ijkl->ij', v3_ge0)[..., None, None]")
+    "numpy.einsum('ijkl->ij', v3_ge0, dtype=DTYPE)[..., None, None]"
+    >>> counted("(v3_ge0).sum((0,), keepdims=True)")
+    '(v3_ge0).sum((0,), keepdims=True, dtype=DTYPE)'
+    """
+    lone = re.fullmatch(r"(numpy\.einsum\(.*)\)(\[\.\.\.(?:, None)+\])", out)
+    return f"{lone.group(1)}, dtype=DTYPE){lone.group(2)}" if lone else out[:-1] + ", dtype=DTYPE)"
 
 
 def kept_buffers(block: Block, names) -> Block:
