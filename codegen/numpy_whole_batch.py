@@ -386,6 +386,13 @@ class WholeBatchScheduler(Scheduler):
                 self._grad_buffers.add(base)
                 return code
         if tuple(var.shape) == tuple(shape):        # a copy; nothing to broadcast
+            if re.search(r"\.T\b|\.transpose\(", code):
+                # laid out as the parameter is (row-major), not as the view (numpy.array keeps the
+                # memory order of what it copies: a weight gradient (x.T @ δ).T came out
+                # column-major, and every pass of the update over it and the row-major parameter and
+                # slots ran NumPy's strided loops: Adam's nine passes over a (256, 128) weight took
+                # 0.27 ms instead of 0.04 (docs/benchmarks.md, thirteenth session, np)
+                return f"numpy.array({code}, dtype=DTYPE, order='C')"
             return f"numpy.array({code}, dtype=DTYPE)"
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
