@@ -64,3 +64,28 @@ def test_adam_steps_equal_torchs_adam():
         assert prog.last_loss == pytest.approx(want.item(), rel=1e-12)
     for k in vals:
         np.testing.assert_allclose(vals[k], t[k].detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_adams_bias_correction_is_a_python_float_and_steps_stay_near_torchs_in_float32():
+    """``g *= float(1/numpy.sqrt(1 - 0.999**t))``: NumPy's float64 scalar would run the pass over a
+    float32 gradient in float64 loops and cast back (4-5 times the time); a Python float is taken in
+    the array's dtype."""
+    loss, params, inputs = _mlp()
+    prog = sg.compile(loss, params, inputs, dtype="float32", optimizer=sg.optim.Adam(lr=0.05))
+    step = prog.source[prog.source.index("def step("):]
+    assert "*= float(1/numpy.sqrt(1 - 0.999**t))" in step and "*= 1/numpy.sqrt(" not in step, step
+    r = np.random.default_rng(2)
+    start = _start(r)
+    vals = {k: v.astype(np.float32) for k, v in start.items()}
+    t = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in vals.items()}
+    opt = torch.optim.Adam(t.values(), lr=0.05)
+    state = prog.init_state(vals)
+    for n in (7, 5, 7):
+        xa, ya = r.standard_normal((n, 6)).astype(np.float32), r.integers(0, 4, n)
+        vals, state = prog.step(vals, state, {"x": xa, "y": ya})
+        opt.zero_grad()
+        _twin(t, xa, ya).backward()
+        opt.step()
+    for k in vals:
+        assert vals[k].dtype == np.float32
+        np.testing.assert_allclose(vals[k], t[k].detach().numpy(), rtol=1e-5, atol=1e-6)
