@@ -2,7 +2,7 @@
 NumPy training step of each against torch eager's, in one process, on the same weights and data.
 
     PYTHONPATH=. python bench/port_step.py [--rounds 21] [--batch 128] [--models prenorm,lstm,...]
-        [--baseline DIR] [--cpu-time]
+        [--baseline DIR] [--cpu-time] [--profile]
 
 The models, each declared over a batch of size N as torch code writes it, and its torch twin:
 ``prenorm`` (3 pre-norm residual blocks: layer norm, a GELU MLP of width 4·D, residual; a linear
@@ -21,6 +21,9 @@ ratios compiled / torch eager (the two run in turns, so a busy machine slows the
 compiled step is faster). ``--baseline DIR`` adds the step that the symgrad of another checkout (DIR)
 generates for each model, compiled there in a subprocess, and this checkout's, both called as the
 generated module's own ``step`` in the same rounds: the before/after ratio of a change.
+``--profile`` prints instead where each model's generated step spends its time, statement by
+statement (its SGD step, 20 runs, by the clock chosen), torch eager's step run before each of them as
+in the timed rounds (a NumPy step alone in its process meets other caches and another allocator).
 """
 from __future__ import annotations
 
@@ -322,6 +325,39 @@ def bench(name, B, rounds, seed=0, baseline=None, clock=time.perf_counter):
             (median_ratio(times, "module", "baseline"), median_ratio(times, "baseline", "torch")) if baseline else None)
 
 
+def _kind(text: str) -> str:
+    """A statement's kind, for `print_profile`'s totals."""
+    if "numpy.matmul(" in text or " @ " in text:
+        return "matrix products (im2col included)"
+    if ".sum(" in text or "einsum(" in text:
+        return "sums"
+    return "the rest"
+
+
+def profile(name, B, seed=0, clock=time.perf_counter):
+    """Where the generated step of model ``name`` spends its time (`print_profile`), torch eager's
+    step (Adam) run before each of its runs."""
+    import torch
+    from statement_timer import print_profile
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    loss, params, inputs, data, twin = ALL[name](B, rng)
+    prog = sg.compile(loss, params, inputs, optimizer=sg.optim.SGD(lr=LR), dtype="float32")
+    vals = [(rng.normal(0, 1 / np.sqrt(p.shape[-1]), tuple(p.shape)) if len(p.shape) > 1
+             else np.ones(p.shape)).astype(np.float32) for p in params]
+    xs = [np.asarray(data[x.name], dtype=np.float32) for x in inputs]
+    t = {p.name: torch.tensor(v.copy(), requires_grad=True) for p, v in zip(params, vals)}
+    td = {k: torch.tensor(v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in data.items()}
+    opt = torch.optim.Adam(t.values(), lr=LR)
+
+    def torch_step():
+        opt.zero_grad()
+        twin(t, td, torch.nn.functional).backward()
+        opt.step()
+    print(f"## {name}")
+    print_profile(prog.source, vals, xs, _kind, steps=20, top=12, clock=clock, between=torch_step)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=21)
@@ -330,7 +366,12 @@ def main(argv=None):
     ap.add_argument("--baseline", metavar="DIR", help="also time the step another checkout of symgrad generates")
     ap.add_argument("--cpu-time", action="store_true",
                     help="time by this thread's CPU time (time.thread_time), not the wall clock")
+    ap.add_argument("--profile", action="store_true", help="where each model's generated step spends its time")
     a = ap.parse_args(argv)
+    if a.profile:
+        for name in a.models.split(","):
+            profile(name, a.batch, clock=time.thread_time if a.cpu_time else time.perf_counter)
+        return
     import torch
     print(f"# bench/port_step.py, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, numpy {np.__version__}, torch {torch.__version__}; batch {a.batch}, "

@@ -9,10 +9,13 @@ import statistics
 import time
 
 
-def time_statements(source: str, args: list, xs: list, steps: int, clock=time.perf_counter) -> tuple[list, dict]:
+def time_statements(source: str, args: list, xs: list, steps: int, clock=time.perf_counter,
+                    between=None) -> tuple[list, dict]:
     """(the statements' texts, {statement index: [seconds of each of the ``steps`` runs]}) of
     ``step(args, [], 1, xs)`` (an SGD step: no optimizer slots, step count 1), after 3 untimed runs,
-    each statement timed by ``clock`` (time.thread_time: this thread's CPU time)."""
+    each statement timed by ``clock`` (time.thread_time: this thread's CPU time). ``between``: a
+    function called before each run (a peer's step, so that the caches and the allocator are as
+    they are when the two take turns)."""
     tree = ast.parse(source)
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "step")
     body, texts = [], []
@@ -23,19 +26,22 @@ def time_statements(source: str, args: list, xs: list, steps: int, clock=time.pe
     spent = collections.defaultdict(list)
     ns = {"_clock": clock, "_spent": spent}
     exec(compile(ast.fix_missing_locations(tree), "<generated step, timed>", "exec"), ns)
+    between = between or (lambda: None)
     for _ in range(3):
+        between()
         ns["step"](args, [], 1, xs)
     spent.clear()
     for _ in range(steps):
+        between()
         ns["step"](args, [], 1, xs)
     return texts, dict(spent)
 
 
 def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top: int = 10,
-                  width: int = 110, clock=time.perf_counter) -> None:
+                  width: int = 110, clock=time.perf_counter, between=None) -> None:
     """Time each statement of the generated ``step`` (`time_statements`) and print the totals by
     ``kind(statement text)`` ("matmul", "elementwise", ...) and the ``top`` slowest statements."""
-    texts, runs = time_statements(source, args, xs, steps, clock)
+    texts, runs = time_statements(source, args, xs, steps, clock, between)
     spent = {i: sum(ts) for i, ts in runs.items()}
     kinds = collections.defaultdict(float)
     for i, t in spent.items():
@@ -44,7 +50,8 @@ def print_profile(source: str, args: list, xs: list, kind, steps: int = 10, top:
     print(f"generated step, statement by statement: {total:.1f} ms; " + ", ".join(
         f"{k} {v:.1f} ms ({100 * v / total:.0f} %)" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])))
     for i, t in sorted(spent.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {t * 1e3 / steps:6.2f} ms  {texts[i][:width]}")
+        one_line = " ".join(texts[i].split())        # (a loop's body on its line)
+        print(f"  {t * 1e3 / steps:6.2f} ms  {one_line[:width]}")
 
 
 def interleaved_rounds(runs: dict, rounds: int, clock=time.perf_counter) -> dict:

@@ -99,8 +99,12 @@ def arrange(units: list) -> list:
         need = _closure(u.reads, group)
         at = max((k for k, o in enumerate(order) if (o.writes | o.binds) & need), default=-1)
         order.insert(at + 1, u)
+    # (a name that no unit writes nor binds — numpy, float, t, DTYPE — orders nothing: reading it
+    # twice is no conflict; counted, it held every update back behind every statement that calls
+    # numpy, to the end of the backward pass)
+    changing = set().union(*(o.writes | o.binds for o in units))
     for u in (u for u in units if u.update is not None):
-        mine = _closure({f"p{u.update}", f"g{u.update}"} | u.reads, group)
+        mine = _closure({f"p{u.update}", f"g{u.update}"} | (u.reads & changing), group)
         at = max((k for k, o in enumerate(order) if (o.reads | o.writes | o.binds) & mine), default=-1)
         order.insert(at + 1, u)
     if tail is not None:
@@ -114,21 +118,21 @@ def _analyse(u: Unit) -> None:
         if isinstance(node, ast.Name):
             u.reads.add(node.id)          # stores too: a rebinding orders like a read
         elif isinstance(node, ast.AugAssign):
-            u.writes |= names_in(node.target)
+            u.writes |= _written(node.target)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
                 if not isinstance(t, (ast.Name, ast.Tuple, ast.List)):
-                    u.writes |= names_in(t)     # a[...] = …: writes into a
+                    u.writes |= _written(t)     # a[...] = …: writes into a
         elif isinstance(node, ast.Call):
             f = node.func
             name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
             if name in _WRITES_FIRST and node.args:
-                u.writes |= names_in(node.args[0])
+                u.writes |= _written(node.args[0])
             if isinstance(f, ast.Attribute) and name in _WRITING_METHODS:
-                u.writes |= names_in(f.value)
+                u.writes |= _written(f.value)
             for kw in node.keywords:
                 if kw.arg == "out":
-                    u.writes |= names_in(kw.value)
+                    u.writes |= _written(kw.value)
     for stmt in tree.body:      # names bound at the top level of the unit (not in a loop's body)
         if isinstance(stmt, ast.Assign):
             for t in stmt.targets:
@@ -139,6 +143,15 @@ def _analyse(u: Unit) -> None:
                     if base:
                         for b in bound:
                             u.aliases[b] = base
+
+
+def _written(node) -> set:
+    """The names whose memory a write into ``node`` changes: the base of a view (``a`` for
+    ``a[~numpy.isfinite(a)]``, ``a.reshape(…)[…]``, ``out=a.T``), not the names of its index or
+    arguments (numpy, a mask: counted as written, they held every parameter's update back to the
+    end of the step behind a log-sum-exp's ``m[~numpy.isfinite(m)] = 0``); all the names in
+    ``node`` where it has no base known (`_viewed`)."""
+    return _viewed(node) or names_in(node)
 
 
 def names_in(node) -> set:

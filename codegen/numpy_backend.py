@@ -315,7 +315,8 @@ def tail_lines(kind: str, block, lw: Lowered, spec: Spec, printer: NumpyPrinter,
 
 
 # a gradient copied from a view of a temporary: ``g2 = numpy.array(v80.transpose((1, 0, 2, 3)), dtype=DTYPE)``
-_COPIED_VIEW = re.compile(r"(g\d+) = numpy\.array\((v\d+(?:\.T|\.(?:transpose|reshape)\(\([\w*, ]*\)\))+), dtype=DTYPE\)")
+_COPIED_VIEW = re.compile(r"(g\d+) = numpy\.array\((v\d+(?:\.T|\.(?:transpose|reshape)\(\([\w*, ]*\)\))+), dtype=DTYPE"
+                          r"(?:, order='C')?\)")
 
 
 def read_gradient_views(units: list) -> None:

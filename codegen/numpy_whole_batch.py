@@ -273,10 +273,7 @@ class WholeBatchScheduler(Scheduler):
             out = form.code(self._context(name, e, reads), e)
             (a,) = e.inputs if e.prim is A.rsum_p else (None,)
             if a is not None and a.id in self.inline and is_boolean(self.body_of(a.id, self.value[a.id], set())):
-                # Σ of a 0/1 mask alone (a count): in the program's floats, not NumPy's integers
-                # (nor einsum's logical or)
-                lone = out.endswith(")[..., None]") and out.startswith("numpy.einsum(")
-                out = out[:-len(")[..., None]")] + ", dtype=DTYPE)[..., None]" if lone else out[:-1] + ", dtype=DTYPE)"
+                out = counted(out)
         code = [f"{name} = {out}"] if isinstance(out, str) else list(out)
         comment = [_eqn_comment(e)] + ([self.notes[v]] if v in self.notes else [])
         st = Stmt(code, comment, reads, v)
@@ -389,6 +386,13 @@ class WholeBatchScheduler(Scheduler):
                 self._grad_buffers.add(base)
                 return code
         if tuple(var.shape) == tuple(shape):        # a copy; nothing to broadcast
+            if re.search(r"\.T\b|\.transpose\(", code):
+                # laid out as the parameter is (row-major), not as the view (numpy.array keeps the
+                # memory order of what it copies: a weight gradient (x.T @ δ).T came out
+                # column-major, and every pass of the update over it and the row-major parameter and
+                # slots ran NumPy's strided loops: Adam's nine passes over a (256, 128) weight took
+                # 0.27 ms instead of 0.04 (docs/benchmarks.md, thirteenth session, np)
+                return f"numpy.array({code}, dtype=DTYPE, order='C')"
             return f"numpy.array({code}, dtype=DTYPE)"
         return f"numpy.array(numpy.broadcast_to({code}, {self.shape_code(shape)}), dtype=DTYPE)"
 
@@ -753,13 +757,27 @@ def function(kind: str, lw, spec, printer: NumpyPrinter, consts, scheduled: dict
         shapes = {f"v{st.defines}": sch.shape_code(sch.g.producer[st.defines].out.shape) for st in block.stmts
                   if st.defines is not None and sch.names.get(st.defines) == f"v{st.defines}"
                   and st.defines not in sch.uniform}     # (one number is no array of that shape)
-        body = use_workspace(body, shapes, set(dims.values()))
+        body = use_workspace(body, shapes, set(dims.values()), sch._built.get("copies"))
         if any("(ws, " in b for b in body):
             printer.use_helper("workspace", WORKSPACE_HELPERS)
     body, phi = fuse_phi(body)      # GELU's Φ in one helper call (codegen.numpy_gelu_phi)
     if phi:
         printer.use_helper("gelu_phi", PHI_HELPER)
     return L + [_INDENT + b if b else "" for b in body]
+
+
+def counted(out: str) -> str:
+    """The sum ``out`` (code: ``a.sum(…)``, or einsum's ``numpy.einsum(…)[..., None]`` over the last
+    axes) of a 0/1 mask alone, a count, in the program's floats: not NumPy's integers, nor einsum's
+    logical or of booleans.
+
+    >>> counted("numpy.einsum('ijkl->ij', v3_ge0)[..., None, None]")
+    "numpy.einsum('ijkl->ij', v3_ge0, dtype=DTYPE)[..., None, None]"
+    >>> counted("(v3_ge0).sum((0,), keepdims=True)")
+    '(v3_ge0).sum((0,), keepdims=True, dtype=DTYPE)'
+    """
+    lone = re.fullmatch(r"(numpy\.einsum\(.*)\)(\[\.\.\.(?:, None)+\])", out)
+    return f"{lone.group(1)}, dtype=DTYPE){lone.group(2)}" if lone else out[:-1] + ", dtype=DTYPE)"
 
 
 def kept_buffers(block: Block, names) -> Block:

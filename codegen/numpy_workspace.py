@@ -14,8 +14,9 @@ This pass runs on the lines of ``step`` once `codegen.lifetimes` has ordered the
   same values bit for bit, and no temporary for ``a ∘ b``;
 - ``v = erf(e)``: e worked out in the buffer as above, then ``erf(v, out=v)`` (the helper reads each
   entry before it writes it).
-- max pooling's windows, ``v = W.transpose(P).copy().transpose(Q)`` (W the window view): the buffer
-  laid out in the order P and seen in the declared one, ``v = scratch(ws, 'w0', (2, 2, d0, 4, 4,
+- max pooling's windows, ``v = W.transpose(P).copy().transpose(Q)`` (W the window view; the form
+  that prints it says so, `codegen.printers.numpy_conv.CopyInto`): the buffer laid out in the order P
+  and seen in the declared one, ``v = scratch(ws, 'w0', (2, 2, d0, 4, 4,
   16)).transpose(Q)``, then ``v[...] = W`` — the backward's mask is written into it later
   (`codegen.printers.numpy_tensor.window_first_hit`): the digits CNN's step in a process with NumPy
   alone made 191 page faults a step before, 1 now (bench/numpy_only_step.py).
@@ -133,11 +134,15 @@ def per_example(shape: str, sizes: set) -> int | None:
     return f[0]
 
 
-def use_workspace(body: list, shapes: dict, sizes: set) -> list:
+def use_workspace(body: list, shapes: dict, sizes: set, copies: dict | None = None) -> list:
     """The lines ``body`` of ``step`` (unindented, ``del``s placed) with its large new arrays in the
     workspace (module docstring). ``shapes``: the name a statement binds -> its shape as code;
-    ``sizes``: the names of the symbolic sizes (``d0``). Lines that use a workspace buffer (also
-    ``kept(ws, …)``) get ``ws = workspace()`` before the first and ``done(ws)`` before the return."""
+    ``sizes``: the names of the symbolic sizes (``d0``); ``copies``: the name -> the
+    `codegen.printers.numpy_conv.CopyInto` of a statement that copies a view into a layout of its
+    own (the pooling windows), as the form that printed it left it. Lines that use a workspace
+    buffer (also ``kept(ws, …)``) get ``ws = workspace()`` before the first and ``done(ws)`` before
+    the return."""
+    copies = copies or {}
     lines = "\n".join(body).split("\n")
     tree = ast.parse("\n".join(lines))
     stmts = tree.body
@@ -180,10 +185,9 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
         key = size_key(shape)
         pool = free.get(key, [])
         buf = pool[-1] if pool else f"w{count}"
-        win = _windows_copy(s.value, shape)
+        win = _copy_into(copies.get(x), s, shape)
         if win is not None:     # the pooling windows, copied into the buffer seen in their layout
-            laid, back, view = win
-            code = [f"{x} = scratch(ws, '{buf}', {laid}).transpose({back})", f"{x}[...] = {view}"]
+            code = [f"{x} = scratch(ws, '{buf}', {win.laid}).transpose({win.back})", f"{x}[...] = {win.view}"]
         else:
             code = _into(x, s.value, f"scratch(ws, '{buf}', {shape})", shape, shapes, array)
         perm = _read_permuted(x, stmts[k + 1:], parents) if code and "numpy.matmul(" in code[0] else None
@@ -235,33 +239,13 @@ def use_workspace(body: list, shapes: dict, sizes: set) -> list:
     return out
 
 
-def _windows_copy(e, shape: str) -> tuple | None:
-    """(the buffer's shape, the permutation back, the windows' view) for the pooling windows'
-    copy ``W.transpose(P).copy().transpose(Q)`` (`codegen.printers.numpy_conv`: W a
-    ``sliding_window_view``, the kernel axes outermost in memory): the buffer laid out in W's order
-    P, seen through ``.transpose(Q)`` in the declared order, where ``x[...] = W`` copies the windows
-    in; None for any other expression."""
-    src = ast.unparse
-    ok = lambda n, attr: isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
-        and n.func.attr == attr  # noqa: E731
-    if not (ok(e, "transpose") and len(e.args) == 1 and ok(e.func.value, "copy") and not e.func.value.args
-            and ok(e.func.value.func.value, "transpose")):
+def _copy_into(mark, st, shape: str):
+    """``mark`` (a `codegen.printers.numpy_conv.CopyInto`, or None) where the statement ``st`` is still
+    the line it describes (no later pass has rewritten it) and its buffer holds as many entries as
+    ``shape``; None else."""
+    if mark is None or ast.unparse(st) != ast.unparse(ast.parse(mark.line).body[0]):
         return None
-    inner = e.func.value.func.value
-    view = inner.func.value
-    if "sliding_window_view" not in src(view) or len(inner.args) != 1:
-        return None
-    try:
-        perm, back = (tuple(int(v) for v in ast.literal_eval(src(a))) for a in (inner.args[0], e.args[0]))
-    except (ValueError, TypeError):
-        return None
-    dims = _dims(shape)
-    if len(dims) != len(back) or tuple(perm[b] for b in back) != tuple(range(len(back))):
-        return None
-    laid = [None] * len(dims)
-    for j, q in enumerate(back):
-        laid[q] = dims[j]
-    return "(" + ", ".join(laid) + ")", back, src(view)
+    return mark if size_key(mark.laid) == size_key(shape) else None
 
 
 def _dims(shape: str) -> list:

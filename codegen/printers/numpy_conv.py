@@ -4,10 +4,12 @@
     conv[stride, pads, ldil, rdil]   im2col: x placed channel-last into a zero-bordered buffer, its
                                      windows copied at once (3 or more channels), or one clipped
                                      strided slice copy per kernel offset (fewer), then one GEMM over
-                                     (*K, C); GEMM first, then one slice-add
+                                     (*K, C) — for large examples a chunk of them at a time, copy
+                                     then GEMM, in the cache (`_chunks`); GEMM first, then one slice-add
                                      per offset, where the output has ≤ half the input's channels; a
                                      weight gradient (the conv of xᵀ with δᵀ): one GEMM over the
-                                     forward's im2col buffer, kept for it; an input dilation (ldil ≠ 1):
+                                     forward's im2col buffer, kept for it, or over the same chunks
+                                     copied again from x's buffer; an input dilation (ldil ≠ 1):
                                      the dilated, padded input's windows as a view
                                      (sliding_window_view), one numpy.tensordot
     flip[axes]                       numpy.flip(a, axes)                        a view
@@ -28,6 +30,7 @@ function, and the training step keeps them from one call to the next (`_keep`).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 import sympy as sp
 
@@ -158,17 +161,28 @@ def _conv_im2col(c, e) -> list:
         lines.append(f"del {n}_t{drop}")
         return lines
     cols = f"{n}_cols"
-    whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last)
+    kc = c.dim(C * _prod(K))
+    per = _examples_a_chunk(NB, _prod(O) * _prod(K) * int(C)) if C.is_Integer else None
+    chunked = per is not None and per < WHOLE_FROM
+    whole = _windows_at_once(c, n, xs, NB, S, K, O, C, pads, stride, rd, to_last, own=chunked)
+    if whole and chunked:
+        place, view = whole
+        lines += place + [f"{n}_win = {view}"]
+        w2 = f"{_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T"
+        lines += _chunks(c, n, NB, per, cols, f"{n}_win", O, K, C, F, w2, kc, back)
+        if drop:
+            lines.append(f"del {drop[2:]}")
+        c.built[_cols_key(e.inputs[0].id, stride, pads, rd, K, O)] = Windows(cols, f"{n}_win", per)
+        return lines
     lines.append(f"{cols} = numpy.{'empty' if whole else 'zeros'}"
                  f"({c.shape((NB,) + tuple(O) + tuple(K) + (C,))}, dtype=DTYPE)")
     _keep(c, cols)
     if whole:
-        lines += whole[:-1] + [f"{cols}[...] = {whole[-1]}"]
+        lines += whole[0] + [f"{cols}[...] = {whole[1]}"]
     else:
         lines += heads
         lines.append(body + f"{cols}[:, {', '.join(os_)}, {', '.join(ks)}, :] = "
                      f"{xs}[:, :, {', '.join(is_)}].transpose({to_last})")
-    kc = c.dim(C * _prod(K))
     lines.append(f"{n} = ({cols}.reshape((-1, {kc})) @ {_transposed(c.args[1], w_last)}.reshape(({c.dim(F)}, {kc})).T)"
                  f".reshape({c.shape((NB,) + tuple(O) + (F,))}).transpose({back})")
     if drop:
@@ -179,13 +193,15 @@ def _conv_im2col(c, e) -> list:
     return lines
 
 
-def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last) -> list | None:
-    """The im2col buffer filled in one copy: x placed channel-last once into a zero-bordered buffer
-    (N, *P, C) (kept between steps: its border stays 0), then all its windows (N, *O, *K, C), a view
-    (sliding_window_view), copied into cols at once. Lines, the last one the window view's code
-    (the caller assigns it); None where the per-offset slice copies are kept: fewer than 3 channels
-    (a window copy then moves runs of C < 3 numbers: 2.9 times the slices' time at 64 × 1 × 28 × 28)
-    or a negative padding (a crop).
+def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_last, own=False) -> tuple | None:
+    """The im2col buffer filled by copies of whole windows: x placed channel-last once into a buffer
+    (N, *P, C), zero-bordered where padded (kept between steps: its border stays 0; with ``own``
+    also where no padding is needed, so that the weight gradient can copy the windows again from
+    it: `_chunks`; else x's channel-last view itself), whose windows (N, *O, *K, C) are a view
+    (sliding_window_view).
+    (the lines that place x, the window view's code); None where the per-offset slice copies are
+    kept: fewer than 3 channels (a window copy then moves runs of C < 3 numbers: 2.9 times the
+    slices' time at 64 × 1 × 28 × 28) or a negative padding (a crop).
 
     Why: the per-offset copies write cols in K passes, each touching every cache line of it (a
     channel run is a line), and read x's channels at x's stride where x is laid out (N, C, *S);
@@ -200,26 +216,98 @@ def _windows_at_once(c, n: str, xs: str, NB, S, K, O, C, pads, stride, rd, to_la
     span = [dilated(k, d) for k, d in zip(K, rd)]
     P = [(o - 1) * s + w for o, s, w in zip(O, stride, span)]      # the extent the windows reach
     lines, src = [], _transposed(xs, to_last)
-    if any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S)):
-        pad = f"{n}_pad"
-        lines.append(f"{pad} = numpy.zeros({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
-        _keep(c, pad)
-        # x's positions the windows reach (none where a long stride ends them in the leading padding)
-        inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
-        into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
-                         for (lo, _), m, p in zip(pads, inside, P))
-        lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
-        src = pad
-    else:
-        src += _first(P, S)
+    padded = any(lo for lo, _ in pads) or any(p > s for p, s in zip(P, S))
+    if not (padded or own):
+        return [], f"{SWV}({src}{_first(P, S)}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + \
+            _strided(nd, stride, rd) + f".transpose({_kc_last(nd)})"
+    pad = f"{n}_pad" if padded else f"{n}_in"
+    lines.append(f"{pad} = numpy.{'zeros' if padded else 'empty'}({c.shape((NB,) + tuple(P) + (C,))}, dtype=DTYPE)")
+    _keep(c, pad)
+    # x's positions the windows reach (none where a long stride ends them in the leading padding)
+    inside = [max(0, min(s, p - lo)) for s, p, (lo, _) in zip(S, P, pads)]
+    into = ", ".join(":" if lo == 0 and m == p else f"{lo}:{lo + m}"      # (no ``0:9`` for a whole axis)
+                     for (lo, _), m, p in zip(pads, inside, P))
+    lines.append(f"{pad}[:, {into}, :] = {src}{_first(inside, S)}")
+    src = pad
+    view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + _strided(nd, stride, rd)
+    return lines, f"{view}.transpose({_kc_last(nd)})"
+
+
+def _strided(nd: int, stride, rd) -> str:
+    """The subscript of the window view (N, *P', C, *K') of an (N, *P, C) array that keeps every
+    stride-th window and every rd-th kernel entry ("" where both are 1)."""
     sl = [":"] * (nd + 2) + [f"::{d}" if d != 1 else ":" for d in rd]
     for i, s in enumerate(stride):
         sl[1 + i] = f"::{s}" if s != 1 else ":"
     while sl and sl[-1] == ":":
         sl.pop()
-    kc_last = (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
-    view = f"{SWV}({src}, {tuple(span)}, axis={tuple(range(1, nd + 1))})" + (f"[{', '.join(sl)}]" if sl else "")
-    return lines + [f"{view}.transpose({kc_last})"]
+    return f"[{', '.join(sl)}]" if sl else ""
+
+
+def _kc_last(nd: int) -> tuple:
+    """(N, *O, C, *K) → (N, *O, *K, C): the window view in cols' order."""
+    return (0,) + tuple(range(1, nd + 1)) + tuple(range(nd + 2, 2 * nd + 2)) + (nd + 1,)
+
+
+# entries of an im2col buffer filled and multiplied at a time (256 KiB in float32): the copies into
+# it and the GEMM that reads it then meet in the core's L2 cache (1 MiB on the machine measured)
+CHUNK_ENTRIES = 1 << 16
+# examples a chunk from which the batch's buffer is filled whole, and multiplied in one GEMM: small
+# examples (a chunk of 16 or more), whose buffer at the batch sizes used with them (64-256) is within
+# a few times the L2 cache, where the loop's own statements cost more than the cache saves (the
+# digits CNN's second conv, 2,304 entries an example: its step 1.025 of the one GEMM's in chunks)
+WHOLE_FROM = 16
+
+
+def _examples_a_chunk(NB, entries: int) -> int:
+    """How many examples' windows (``entries`` numbers each) make a chunk of the im2col buffer:
+    about `CHUNK_ENTRIES`, at least one; the whole batch where it is a number no larger."""
+    per = max(1, CHUNK_ENTRIES // entries)
+    NB = sp.sympify(NB)
+    return int(NB) if NB.is_Integer and int(NB) <= per else per
+
+
+@dataclass(frozen=True)
+class Windows:
+    """What a convolution's forward leaves for its weight gradient (`_weight_gradient`): the im2col
+    buffer of ``per`` examples ``cols`` and the view ``win`` of every window, (N, *O, *K, C), whose
+    examples it copies chunk by chunk. ``left[0]``: cols still holds the forward's last chunk (no
+    statement has written it since; the first weight gradient that reads it sets this False: the
+    statements run in the order they are printed)."""
+    cols: str
+    win: str
+    per: int
+    left: list = field(default_factory=lambda: [True])
+
+
+def _chunks(c, n: str, NB, per: int, cols: str, win: str, O, K, C, F, w2: str, kc: str, back) -> list:
+    # im2col and its GEMM a chunk of ``per`` examples at a time: cols[:m] = the windows of examples
+    # i … i + m − 1, then out[i : i + m] = cols[:m] @ w2, while the chunk is still in the cache. The
+    # whole batch's windows copied first and multiplied after streamed 9·C numbers an output
+    # position through memory twice (4.7 MB for 128 × 16 × 8 × 8, 3 × 3): the ResNet block's step
+    # 0.86-0.90 of its time with the three im2col convolutions chunked (bench/port_step.py,
+    # docs/benchmarks.md, thirteenth session). Each output row is the same dot product as in the
+    # one GEMM over the whole buffer.
+    made = c.shape((NB,) + tuple(O) + (F,))
+    chunk = c.shape((per,) + tuple(O) + tuple(K) + (C,))
+    if not sp.sympify(NB).is_Integer:   # (no more rows than the batch has; a number: per ≤ NB)
+        chunk = f"(min({per}, {c.dim(NB)}), {chunk[len(str(per)) + 3:]}"
+    lines = [f"{cols} = numpy.empty({chunk}, dtype=DTYPE)",
+             f"{n} = numpy.empty({made}, dtype=DTYPE)",
+             f"{n}_w = {w2}"]
+    _keep(c, cols)
+    _keep(c, n)         # (all of it written below, chunk by chunk)
+    if sp.sympify(NB) == per:
+        lines += [f"{cols}[...] = {win}",
+                  f"numpy.matmul({cols}.reshape((-1, {kc})), {n}_w, out={n}.reshape((-1, {c.dim(F)})))"]
+    else:
+        i, part = f"i_{n}", f"c_{n}"
+        lines += [f"for {i} in range(0, {c.dim(NB)}, {per}):     # {per} examples at a time",
+                  f"    {part} = {cols}[:min({per}, {c.dim(NB)} - {i})]",
+                  f"    {part}[...] = {win}[{i}:{i} + {per}]",
+                  f"    numpy.matmul({part}.reshape((-1, {kc})), {n}_w, out={n}[{i}:{i} + {per}].reshape((-1, {c.dim(F)})))"]
+    lines += [f"{n} = {n}.transpose({back})", f"del {n}_w"]
+    return lines
 
 
 def _first(m, S) -> str:
@@ -289,8 +377,32 @@ def _weight_gradient(c, e) -> list | None:
     d_last = tuple(range(1, 2 + nd)) + (0,)         # δᵀ (F, N, *O) → (N, *O, F)
     k_c_f = tuple(range(nd + 2))                    # (*K, C, F) → (C, F, *K)
     back = (nd, nd + 1) + k_c_f[:nd]
-    return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {_transposed(c.args[1], d_last)}.reshape((-1, {c.dim(F)})))"
-            f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"]
+    d = f"{_transposed(c.args[1], d_last)}.reshape((-1, {c.dim(F)}))"
+    made = f".reshape({c.shape(tuple(K_f) + (C, F))}).transpose({back})"
+    if not isinstance(cols, Windows):
+        return [f"{c.name} = ({cols}.reshape((-1, {kc})).T @ {d}){made}"]
+    # the forward's windows copied again, a chunk of examples at a time, into its im2col chunk:
+    # ∂w = Σ over the chunks of colsᵀ δ (the same sum, added in another order). The last chunk
+    # first: the forward left its windows in the chunk buffer, and the first weight gradient to read
+    # them (`Windows.left`) copies them no more — all of them where the batch is one chunk
+    n, NB, per, rows = c.name, dt.shape[1], cols.per, _prod(O_f)
+    left, cols.left[0] = cols.left[0], False
+    if sp.sympify(NB) == per:
+        return ([] if left else [f"{cols.cols}[...] = {cols.win}"]) + \
+            [f"{n} = ({cols.cols}.reshape((-1, {kc})).T @ {d}){made}"]
+    i, part, nb = f"i_{n}", f"c_{n}", c.dim(NB)
+    copy = [f"    {part}[...] = {cols.win}[{i}:{i} + {per}]"]
+    if left:
+        copy = [f"    if {i} + {per} < {nb}:        # (the last chunk is in {cols.cols} still)", "    " + copy[0]]
+    return [f"{n}_d = {d}",
+            f"{n} = numpy.zeros(({kc}, {c.dim(F)}), dtype=DTYPE)",
+            f"{n}_t = numpy.empty(({kc}, {c.dim(F)}), dtype=DTYPE)",
+            f"for {i} in range(({nb} - 1) // {per} * {per}, -1, -{per}):     # {per} examples at a time, the last first",
+            f"    {part} = {cols.cols}[:min({per}, {nb} - {i})]"] + copy + \
+           [f"    numpy.matmul({part}.reshape((-1, {kc})).T, {n}_d[{i} * {rows}:({i} + {per}) * {rows}], out={n}_t)",
+            f"    {n} += {n}_t",
+            f"{n} = {n}{made}",
+            f"del {n}_d, {n}_t"]
 
 
 def _prod(v) -> int:
@@ -350,10 +462,27 @@ def _windows(c, e) -> str:
     rank = nlead + 2 * nd
     k_first = tuple(range(rank - nd, rank)) + _channel_last(nlead, nd)
     back = tuple(k_first.index(i) for i in range(rank))
+    view = _windows_code(x, nlead, kernel, stride, dil)
     # (.copy(), not numpy.ascontiguousarray: that returns the view itself where it happens to be
     # contiguous — one window of a single channel — and the windows must be an array of their own,
     # which max pooling's backward may write its mask into: `window_first_hit`)
-    return f"{_windows_code(x, nlead, kernel, stride, dil)}.transpose({k_first}).copy().transpose({back})"
+    code = f"{view}.transpose({k_first}).copy().transpose({back})"
+    laid = c.shape(tuple(e.out.shape[i] for i in k_first))
+    c.built.setdefault("copies", {})[c.name] = CopyInto(f"{c.name} = {code}", laid, back, view)
+    return code
+
+
+@dataclass(frozen=True)
+class CopyInto:
+    """A statement ``line`` (``name = …``) that makes a copy of ``view`` (code, in the declared order)
+    laid out in memory as ``laid`` (the shape as code, in memory order) and seen through
+    ``.transpose(back)``: the step's workspace (`codegen.numpy_workspace`) makes it as
+    ``name = scratch(ws, …, laid).transpose(back)`` then ``name[...] = view``, told so by this
+    record (``Context.built["copies"]``), not by reading the statement's text."""
+    line: str
+    laid: str
+    back: tuple
+    view: str
 
 
 def _fold(c, e) -> list:

@@ -143,9 +143,16 @@ def _rsum(c: Context, e) -> str:
     # the leading axis first, a sum of N contiguous slabs, then the rest of the now N-times smaller
     # array; NumPy's one reduction over (0, 2, 3) runs 3-6 times slower, whatever the memory order
     axes = tuple(e.params[0])
-    rank = len(e.inputs[0].shape)
-    if axes == (rank - 1,) and short_rows(e.inputs[0].shape):
+    shape = tuple(e.inputs[0].shape)
+    rank, k = len(shape), len(axes)
+    if axes == (rank - 1,) and short_rows(shape):
         return last_axis_sum(c.args[0], rank)
+    if k > 1 and 0 not in axes and axes == tuple(range(rank - k, rank)) and _short(shape[rank - k:]):
+        # the trailing axes, short rows together (a conv map's spatial sum: global average pooling,
+        # the bias of a per-example conv): einsum's loop, 2-4 times NumPy's .sum((2, 3)) whatever the
+        # memory order, (128, 16, 8, 8) to (256, 3, 32, 32) float32 (docs/benchmarks.md, thirteenth
+        # session, np); the same bits as .sum over channel-last maps
+        return last_axis_sum(c.args[0], rank, n=k)
     if 0 in axes and len(axes) > 1 and rank >= 3:
         return f"{c.args[0]}.sum(0, keepdims=True).sum({tuple(a for a in axes if a != 0)}, keepdims=True)"
     return f"{c.args[0]}.sum({axes}, keepdims=True)"
@@ -163,14 +170,25 @@ def short_rows(shape) -> bool:
     return last is not None and getattr(last, "is_Integer", isinstance(last, int)) and int(last) <= SHORT_ROW
 
 
-def last_axis_sum(a: str, rank: int, dtype: str = "") -> str:
-    """Σ of ``a`` (code of a ``rank``-d array) over its last axis, the axis kept (size 1):
-    ``numpy.einsum('ijk->ij', a)[..., None]``. NumPy's ``.sum(-1, keepdims=True)`` over short rows
-    (a layer norm's D, a softmax's T) runs 2-7 times slower than einsum's loop, (2048, 128) to
-    (32, 4, 64, 64) float32 (float32 accumulation both, over rows this short). ``dtype``: "" or
-    ", dtype=DTYPE" (a count of a 0/1 mask: einsum of booleans would be their logical or)."""
+def _short(sizes) -> bool:
+    """Whether ``sizes`` are known numbers of at most `SHORT_ROW` entries together."""
+    n = 1
+    for d in sizes:
+        if not getattr(d, "is_Integer", isinstance(d, int)):
+            return False
+        n *= int(d)
+    return n <= SHORT_ROW
+
+
+def last_axis_sum(a: str, rank: int, dtype: str = "", n: int = 1) -> str:
+    """Σ of ``a`` (code of a ``rank``-d array) over its last axis (its last ``n`` axes), the axes
+    kept (size 1): ``numpy.einsum('ijk->ij', a)[..., None]``. NumPy's ``.sum(-1, keepdims=True)``
+    over short rows (a layer norm's D, a softmax's T) runs 2-7 times slower than einsum's loop,
+    (2048, 128) to (32, 4, 64, 64) float32 (float32 accumulation both, over rows this short).
+    ``dtype``: "" or ", dtype=DTYPE" (a count of a 0/1 mask: einsum of booleans would be their
+    logical or)."""
     ij = "ijklmnop"[:rank]
-    return f"numpy.einsum('{ij}->{ij[:-1]}', {a}{dtype})[..., None]"
+    return f"numpy.einsum('{ij}->{ij[:-n]}', {a}{dtype})[...{', None' * n}]"
 
 
 def _axis_sum(a: str, axis: int, shape) -> str:

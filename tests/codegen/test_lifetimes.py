@@ -130,3 +130,22 @@ def test_an_einsum_that_sums_an_axis_is_a_new_array():
     assert viewed("numpy.einsum('ii->i', a)") == {"a"}
     assert viewed("numpy.einsum('ij->ji', a)") == {"a"}
     assert viewed("numpy.einsum('...i->...i', a)") == {"a"}
+
+
+def test_a_write_through_an_index_writes_the_indexed_array_only(rng):
+    """``m[~numpy.isfinite(m)] = 0`` (a log-sum-exp's guard) writes m, not numpy: counted as a write
+    of numpy, it held every update back behind every later statement that calls numpy."""
+    units = [Unit(["v1 = x0 @ p0.T"]), Unit(["v2 = v1 @ p1.T"]), Unit(["m = numpy.fmax.reduce(v2, axis=1)",
+                                                                       "m[~numpy.isfinite(m)] = 0"]),
+             Unit(["v3 = v2 - m[:, None]"]), Unit(["g1 = v3.T @ v1"], grad=1),
+             Unit(["v4 = numpy.exp(v3) @ p1"]), Unit(["g0 = v4.T @ x0"], grad=0),
+             Unit(["loss = float(numpy.sum(v3))"]),
+             Unit(["p1 -= numpy.multiply(g1, 0.1)"], update=1), Unit(["p0 -= numpy.multiply(g0, 0.1)"], update=0),
+             Unit(["return loss"])]
+    out = _lines(arrange(units))
+    # p1's update waits for v4 = … @ p1 (the old p1), and no longer for g0 and the loss
+    assert out.index("p1 -= numpy.multiply(g1, 0.1)") == out.index("v4 = numpy.exp(v3) @ p1") + 1, out
+    env = _env(rng)
+    before, after = _run(units, env), _run(arrange(units), env)
+    for k in ("p0", "p1", "loss"):
+        np.testing.assert_allclose(after[k], before[k], rtol=1e-14)

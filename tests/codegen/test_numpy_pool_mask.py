@@ -138,3 +138,23 @@ def test_folds_slices_print_no_unit_dilation_nor_unit_step():
         src = prog.source
         assert re.search(want, src), pool
         assert not re.search(r"k\d_v\d+\*1\b|:1\]|:1, ", src), pool
+
+
+def test_the_workspace_takes_the_windows_copy_from_its_forms_record_not_its_text():
+    """`codegen.printers.numpy_conv.CopyInto`: the windows' form says which statement is a copy of a
+    view into a layout of its own; the workspace pass reads that record, never the statement's
+    text. A statement of the same text that no form recorded, or one that a later pass rewrote,
+    is left as it is."""
+    import codegen.numpy_workspace as nw
+    from codegen.printers.numpy_conv import CopyInto
+    view = "numpy.lib.stride_tricks.sliding_window_view(v3, (2, 2), axis=(2, 3))[:, :, ::2, ::2]"
+    line = f"v4 = {view}.transpose((4, 5, 0, 2, 3, 1)).copy().transpose((2, 5, 3, 4, 0, 1))"
+    shapes = {"v4": "(d0, 16, 4, 4, 2, 2)"}
+    body = [line, "L = v4.sum()", "del v4", "return L"]
+    mark = CopyInto(line, "(2, 2, d0, 4, 4, 16)", (2, 5, 3, 4, 0, 1), view)
+    out = nw.use_workspace(body, shapes, {"d0"}, {"v4": mark})
+    assert out[1:3] == ["v4 = scratch(ws, 'w0', (2, 2, d0, 4, 4, 16)).transpose((2, 5, 3, 4, 0, 1))",
+                        f"v4[...] = {view}"], out
+    assert nw.use_workspace(body, shapes, {"d0"}) == body                 # no record: not taken
+    rewritten = [line.replace("v3, (2, 2)", "v9, (2, 2)")] + body[1:]
+    assert nw.use_workspace(rewritten, shapes, {"d0"}, {"v4": mark}) == rewritten   # not the line recorded
