@@ -326,6 +326,12 @@ class Unbatch:
                 and sp.simplify(sp.sympify(t[0]) - N * sp.Mul(*s[1:-1])) == 0:
             # (N, C, H, W) @ B as (N·C·H, W) @ B (a resize along W, sg.interpolate): each example's lines
             return A.reshape(self.g, v, (int(sp.Mul(*s[1:-1])), int(s[-1]))), MERGED
+        if ax == 0 and len(s) == 2 and len(t) == 2 and sp.sympify(s[1]).is_Integer and sp.sympify(t[1]).is_Integer \
+                and 1 < int(t[1]) < int(s[1]) and int(s[1]) % int(t[1]) == 0 \
+                and sp.simplify(sp.sympify(t[0]) - N * (int(s[1]) // int(t[1]))) == 0:
+            # a layer's vector (K,) as a signal (C, L) and resized (h.reshape(N, C, L) @ A_Lᵀ, which the
+            # lowering merges to (N·C, L) @ A_Lᵀ): each example's (C, L), its C rows
+            return A.reshape(self.g, v, (int(s[1]) // int(t[1]), int(t[1]))), MERGED
         if ax == MERGED:
             if len(t) == 3 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 \
                     and t[2] == s[1]:
