@@ -376,6 +376,8 @@ def _channel_column(ac, u, grid: Grid):
     if u.id in ac.batched or grid.lead < 0:
         return None
     full, shape = grid.shape, tuple(int(d) for d in v.shape)
+    while len(shape) > len(full) and shape[0] == 1:
+        shape = shape[1:]       # (the batch axis of batch_norm's rm.reshape(1, F, 1, 1))
     if len(shape) > len(full):
         return None
     shape = (1,) * (len(full) - len(shape)) + shape
@@ -383,6 +385,15 @@ def _channel_column(ac, u, grid: Grid):
         return None
     while ac.env.get(v.id) is None and ac.src.producer[v.id].prim.name == "reshape":
         v = ac.src.producer[v.id].inputs[0]         # b.reshape(F, 1, 1): b itself
+    pe = ac.src.producer[v.id]
+    if ac.env.get(v.id) is None and pe.prim is R.ewise_p:
+        # a function of such columns, (b − rm.reshape(F, 1, 1)) / sqrt(rv.reshape(F, 1, 1) + eps) (an
+        # eval-mode batch norm's): the same function of the columns
+        cols = [_channel_column(ac, u, grid) for u in pe.inputs]
+        if any(c is None for c in cols):
+            return None
+        cols = [R.reduce_sum(ac.g, c, None) if c.shape == (1, 1) else c for c in cols]
+        return R.ewise(ac.g, pe.params[0], *cols, shape=(grid.F, 1) if any(c.shape != () for c in cols) else ())
     col = ac.env.get(v.id)
     if col is None or len(_nonunit(col.shape)) > 1:
         return None
