@@ -373,6 +373,10 @@ def _channel_column(ac, u, grid: Grid):
     if v.id in ac.channel_masks:        # dropout2d's mask: one example's column (F, 1), drawn in the kernels
         col = ac.env[v.id]
         return col if int(col.shape[0]) == grid.F else None
+    if u.id in ac.batched and all(int(d) == 1 for d in v.shape) and ac.env.get(v.id) is not None:
+        # one number per example broadcast over the map (its mean over every axis, a layer norm's)
+        n = ac.env[v.id]
+        return n if n.shape == () else R.reduce_sum(ac.g, n, None) if tuple(n.shape) == (1, 1) else None
     if u.id in ac.batched or grid.lead < 0:
         return None
     full, shape = grid.shape, tuple(int(d) for d in v.shape)

@@ -63,6 +63,8 @@ TARGET = "the kernel backends (target='triton')"
 def column_shape(shape, what: str = "") -> tuple:
     """The matrix language's shape of a per-example tensor's: () and (1,) a scalar, (n,) a column."""
     dims = tuple(int(d) for d in shape)
+    if all(d == 1 for d in dims):       # (), (1,), and (1, 1, 1): a map's mean with keepdims, one number
+        return () if len(dims) != 2 else dims
     if len(dims) == 0 or dims == (1,):
         return ()
     if len(dims) == 1:
@@ -286,6 +288,10 @@ class AsColumns:
                 and 1 not in (int(d) for d in e.out.shape) and int(e.out.shape[0]) <= MAX_BAG \
                 and sum(int(d) != 1 for d in e.inputs[0].shape) == 1:
             return self._vector_as_rows(e)      # a vector (C·L,) as a matrix (C, L): its C rows
+        if p.name in ("expand", "broadcast") and len(e.out.shape) > 2 and e.inputs[0].id in self.batched \
+                and all(int(d) == 1 for d in e.inputs[0].shape):
+            self.deferred.add(e.out.id)     # a number per example spread over a map (a layer norm's mean):
+            return None                     # a map's elementwise reads the number (`kernel_conv`), else refused
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None
