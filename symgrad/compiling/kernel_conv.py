@@ -346,10 +346,20 @@ def _reshape(ac, e) -> Var:
         return _stand_in(ac, e, Grid(-1, 1, out, {n: src.rows[o] for o, n in zip(src.keys(), np.ndindex(*out))}))
     if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
-                            f"axis")
+                            f"axis{_groups_note(src.F, out)}")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
     rows = {n: src.rows[o] for o, n in zip(old, new)}
     return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
+
+
+def _groups_note(F: int, out) -> str:
+    """What a map reshaped to (G, rest) — sg.group_norm's grouping of its channels — can be written as."""
+    dims = [int(d) for d in out]
+    if len(dims) != 2 and dims != [1] or dims and F % dims[0]:
+        return ""
+    return (" (sg.group_norm's grouping of the channels, G groups: not taken; sg.instance_norm (G = C) is, and "
+            "for G = 1 sg.layer_norm(z, (C, H, W)) * g.reshape(C, 1, 1) + b.reshape(C, 1, 1) is the same "
+            "numbers)")
 
 
 def channel_axis(shape, F: int, P: int):
@@ -457,7 +467,8 @@ def _reduce(ac, e) -> Var:
     if not isinstance(grid, Grid) or any(a <= grid.lead for a in axes) or len(e.out.shape) != len(grid.shape):
         what = "a max" if e.prim.name == "rmax" else "a sum"
         raise refuse(ac, e, f"{what} over the filters' axis" if isinstance(grid, Grid) else
-                     f"{what} of the input image")
+                     f"{what} of the flattened convolution output{_groups_note(1, u.shape)}" if isinstance(grid, Flat)
+                     else f"{what} of the input image")
     want = -sp.oo if e.prim.name == "rmax" else 0
     spatial = {a - grid.lead - 1 for a in axes}
     out_S = tuple(1 if i in spatial else d for i, d in enumerate(grid.S))

@@ -19,19 +19,38 @@ F = torch.nn.functional
 N = sp.Symbol("N", integer=True, positive=True)
 
 
-def test_layer_norm_of_a_convolutions_map_equals_numpy_and_torch():
-    """conv 3×3 (3 filters, padding 1) on 4×4 → layer norm over (3, 4, 4) → relu → max-pool 2 → dense."""
+@pytest.mark.parametrize("affine", [False, True], ids=["plain", "per-channel weights (group_norm with G = 1)"])
+def test_layer_norm_of_a_convolutions_map_equals_numpy_and_torch(affine):
+    """conv 3×3 (3 filters, padding 1) on 4×4 → layer norm over (3, 4, 4) [× g + s per channel: torch's
+    GroupNorm(1, C)] → relu → max-pool 2 → dense."""
     x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N,), integer=True)
     w, b, V, c = sg.tensor("w", (3, 1, 3, 3)), sg.tensor("b", (3,)), sg.tensor("V", (12, 3)), sg.tensor("c", (3,))
+    g, s = sg.tensor("g", (3,)), sg.tensor("s", (3,))
     z = sg.layer_norm(sg.conv2d(x, w, b, padding=1), (3, 4, 4))
+    if affine:
+        z = z * g.reshape(3, 1, 1) + s.reshape(3, 1, 1)
     loss = sg.cross_entropy(sg.max_pool2d(sg.relu(z), 2).reshape(N, -1) @ V + c, y)
     rng = np.random.default_rng(2)
     batch = {"x": rng.standard_normal((B, 1, 4, 4)).astype(np.float32), "y": rng.integers(0, 3, B)}
 
     def torch_loss(p, bb):
-        t = F.layer_norm(F.conv2d(bb["x"], p["w"], p["b"], padding=1), (3, 4, 4))
+        t = F.conv2d(bb["x"], p["w"], p["b"], padding=1)
+        t = F.group_norm(t, 1, p["g"], p["s"]) if affine else F.layer_norm(t, (3, 4, 4))
         return F.cross_entropy(F.max_pool2d(F.relu(t), 2).reshape(B, -1) @ p["V"] + p["c"], bb["y"])
-    _check(loss, [w, b, V, c], [x, y], batch, torch_loss)
+    _check(loss, [w, b, V, c] + ([g, s] if affine else []), [x, y], batch, torch_loss)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_group_norm_of_a_map_is_refused_naming_it_and_the_ways_out(groups):
+    """sg.group_norm(z, G) groups the channels by a reshape (C, H, W) → (G, C/G·H·W); G = 1 was refused as
+    "a sum of the input image" (a map is not the input image)."""
+    x, y = sg.tensor("x", (N, 1, 4, 4)), sg.tensor("y", (N,), integer=True)
+    w, V = sg.tensor("w", (4, 1, 3, 3)), sg.tensor("V", (64, 3))
+    z = sg.group_norm(sg.conv2d(x, w, padding=1), groups)
+    with pytest.raises(sg.UnsupportedError, match=r"sg\.group_norm.*sg\.instance_norm.*sg\.layer_norm\(z, \(C, H, W\)\)"
+                                                   r".*target='numpy'") as err:
+        sg.compile(sg.cross_entropy(z.reshape(N, -1) @ V, y), [w, V], [x, y], target="triton")
+    assert "input image" not in str(err.value)
 
 
 def test_a_number_per_example_spread_over_a_map_read_otherwise_is_refused_by_name():
