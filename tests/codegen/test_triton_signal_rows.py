@@ -61,3 +61,29 @@ def test_each_channel_centred_on_its_mean_then_pooled_equals_numpy_and_torch():
         t = torch.tanh(bb["x"] @ p["W"]).reshape(B, 2, 4)
         return F.cross_entropy(((t - t.mean(dim=2, keepdim=True)) * 2).amax(dim=2) @ p["V"], bb["y"])
     _check(sg.cross_entropy(z.max(axis=2) @ V, y), [W, V], [x, y], _batch((6,)), torch_loss)
+
+
+def test_a_linear_resize_of_a_layers_output_in_as_torch_after_an_encoder_equals_torch():
+    """The module's outputs (the VJP kernels) and its fused loss send the gradient through the
+    signal's rows back to an nn.Linear encoder, as torch.autograd does."""
+    x, W, b = sg.tensor("x", (N, 6)), sg.tensor("W", (6, 8)), sg.tensor("b", (8,))
+    V, c = sg.tensor("V", (16, 3)), sg.tensor("c", (3,))
+    logits = sg.interpolate(sg.tanh(x @ W + b).reshape(N, 2, 4), scale_factor=2, mode="linear").reshape(N, -1) @ V + c
+    mod = sg.compile(sg.cross_entropy(logits, y), [W, b, V, c], [x, y], target="triton", outputs=[logits]).as_torch()
+    torch.manual_seed(0)
+    enc = torch.nn.Linear(5, 6)
+    X, Y = torch.randn(4, 5), torch.randint(0, 3, (4,))
+    p = {k: v.detach().clone().requires_grad_() for k, v in mod.named_parameters()}
+    e = {k: v.detach().clone().requires_grad_() for k, v in enc.named_parameters()}
+    t = F.interpolate(torch.tanh((X @ e["weight"].T + e["bias"]) @ p["W"] + p["b"]).reshape(4, 2, 4),
+                      scale_factor=2, mode="linear")
+    ref = t.reshape(4, -1) @ p["V"] + p["c"]
+    F.cross_entropy(ref, Y).backward()
+    for call in (lambda: F.cross_entropy(mod(enc(X)), Y), lambda: mod.loss(enc(X), Y)):
+        mod.zero_grad()
+        enc.zero_grad()
+        call().backward()
+        for k, v in list(mod.named_parameters()) + list(enc.named_parameters()):
+            want = (p.get(k) if k in p else e[k]).grad
+            np.testing.assert_allclose(v.grad.numpy(), want.numpy(), rtol=1e-4, atol=1e-6, err_msg=k)
+    np.testing.assert_allclose(mod(enc(X)).detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
