@@ -87,3 +87,24 @@ def test_a_linear_resize_of_a_layers_output_in_as_torch_after_an_encoder_equals_
             want = (p.get(k) if k in p else e[k]).grad
             np.testing.assert_allclose(v.grad.numpy(), want.numpy(), rtol=1e-4, atol=1e-6, err_msg=k)
     np.testing.assert_allclose(mod(enc(X)).detach().numpy(), ref.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pool", ["max_pool1d", "avg_pool1d"])
+def test_a_1d_pooling_of_a_signal_is_refused_naming_it_and_the_height_1_way_equals_torch(pool):
+    """sg.max_pool1d / avg_pool1d of a layer's signal was refused as "pooling of the input image"; now
+    named, with the map of height 1 as the way, whose numbers equal torch's F.max_pool1d / avg_pool1d."""
+    x, W, b = sg.tensor("x", (N, 6)), sg.tensor("W", (6, 8)), sg.tensor("b", (8,))
+    V = sg.tensor("V", (4, 3))
+    h = sg.relu(x @ W + b)
+    with pytest.raises(sg.UnsupportedError, match=rf"pooling of a signal \(N, 2, 4\).*`{pool}\(.*"
+                                                   rf"h\.reshape\(N, C, 1, L\).*\(1, 2\).*target='numpy'") as err:
+        sg.compile(sg.cross_entropy(getattr(sg, pool)(h.reshape(N, 2, 4), 2).reshape(N, -1) @ V, y), [W, b, V], [x, y],
+                   target="triton")
+    assert "input image" not in str(err.value)
+    pool2d = sg.max_pool2d if pool == "max_pool1d" else sg.avg_pool2d
+
+    def torch_loss(p, bb):
+        t = getattr(F, pool)(torch.relu(bb["x"] @ p["W"] + p["b"]).reshape(B, 2, 4), 2)
+        return F.cross_entropy(t.reshape(B, -1) @ p["V"], bb["y"])
+    _check(sg.cross_entropy(pool2d(h.reshape(N, 2, 1, 4), (1, 2)).reshape(N, -1) @ V, y), [W, b, V], [x, y],
+           _batch((6,)), torch_loss)
