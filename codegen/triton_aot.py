@@ -260,6 +260,13 @@ def benchmark_specs():
         loss, params, inputs = digits_up_conv(k, pad, opad)
         out.append((f"up-conv 8x8 conv3x3-4 stride 2, conv_transpose{k}x{k}-4 stride 2 padding {pad}, dense 10",
                     specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
+    for name, how in (("signal dense 16-32 as (4, 8), linear x2, dense 10", "resize"),
+                      ("signal 4x16 scaled per channel exp(g)*x + s, tanh, dense 10", "scale"),
+                      ("cnn 8x8 conv3x3-8 stride 2, batch norm (eval), dense 10", "batch norm"),
+                      ("cnn 8x8 conv3x3-8 stride 2, layer norm of the map, dense 10", "map layer norm"),
+                      ("residual mlp 32-64 layer norm, dense 10", "layer norm")):
+        loss, params, inputs = signal_and_norm(how)
+        out.append((name, specify(loss, params, inputs, optimizer=sg.optim.Adam(lr=1e-3), target="triton")))
     for kind in ("gaussian", "student-t", "poisson", "probit"):
         loss, params, inputs = likelihood_mlp(kind)
         out.append((f"likelihood {kind} mlp 32-64-1",
@@ -283,6 +290,48 @@ def digits_up_conv(kernel: int = 2, padding: int = 0, output_padding: int = 0, f
     D = filters * int(u.shape[2]) * int(u.shape[3])
     V, c = sg.tensor("V", (D, 10)), sg.tensor("c", (10,))
     return sg.cross_entropy(u.reshape(N, -1) @ V + c, y), [w1, b1, wt, bt, V, c], [x, y]
+
+
+def signal_and_norm(kind: str) -> tuple:
+    """(loss, params, inputs) of the thirteenth session's networks (2026-12-01): "resize", a dense
+    layer 16 → 32 whose output is read as a signal of 4 channels of 8 (`AsColumns._vector_as_rows`),
+    linearly resized by 2 (sg.interpolate(mode='linear')), flattened, dense → 10; "scale", a signal
+    (4, 16) scaled and shifted per channel, exp(g) ⊙ x + s with g, s (4, 1) (`_numbers_per_row`), tanh,
+    dense → 10; "batch norm", the stride-2 digits CNN with batch norm in evaluation mode after the
+    convolution (`kernel_conv._channel_column` of the running statistics); "map layer norm", that CNN
+    with a layer norm of the map (C, H, W) and per-channel weights instead; "layer norm", a residual
+    block x + W2·relu(W1·layer_norm(x)) of width 32 (hidden 64), dense → 10."""
+    import sympy as sp
+
+    import symgrad as sg
+    N = sp.Symbol("N", integer=True, positive=True)
+    y = sg.tensor("y", (N,), integer=True)
+    if kind == "resize":
+        x, W, b = sg.tensor("x", (N, 16)), sg.tensor("W", (16, 32)), sg.tensor("b", (32,))
+        u = sg.interpolate(sg.relu(x @ W + b).reshape(N, 4, 8), scale_factor=2, mode="linear")
+        V, c = sg.tensor("V", (64, 10)), sg.tensor("c", (10,))
+        return sg.cross_entropy(u.reshape(N, -1) @ V + c, y), [W, b, V, c], [x, y]
+    if kind == "scale":
+        x, g, s = sg.tensor("x", (N, 4, 16)), sg.tensor("g", (4, 1)), sg.tensor("s", (4, 1))
+        V, c = sg.tensor("V", (64, 10)), sg.tensor("c", (10,))
+        return sg.cross_entropy(sg.tanh(x * sp.exp(g) + s).reshape(N, -1) @ V + c, y), [g, s, V, c], [x, y]
+    if kind in ("batch norm", "map layer norm"):
+        x, w, b = sg.tensor("x", (N, 1, 8, 8)), sg.tensor("w", (8, 1, 3, 3)), sg.tensor("b", (8,))
+        gam, bet, rm, rv = (sg.tensor(k, (8,)) for k in ("gamma", "beta", "rm", "rv"))
+        z = sg.conv2d(x, w, b, stride=2, padding=1)
+        if kind == "batch norm":
+            z, params = sg.batch_norm(z, sg.stop_gradient(rm), sg.stop_gradient(rv), gam, bet), [w, b, gam, bet, rm, rv]
+        else:
+            z, params = sg.layer_norm(z, (8, 4, 4)) * gam.reshape(8, 1, 1) + bet.reshape(8, 1, 1), [w, b, gam, bet]
+        V, c = sg.tensor("V", (128, 10)), sg.tensor("c", (10,))
+        return sg.cross_entropy(sg.relu(z).reshape(N, -1) @ V + c, y), params + [V, c], [x, y]
+    if kind == "layer norm":
+        x, g, be = sg.tensor("x", (N, 32)), sg.tensor("g", (32,)), sg.tensor("be", (32,))
+        W1, b1, W2, b2 = sg.tensor("W1", (32, 64)), sg.tensor("b1", (64,)), sg.tensor("W2", (64, 32)), sg.tensor("b2", (32,))
+        V, c = sg.tensor("V", (32, 10)), sg.tensor("c", (10,))
+        h = x + sg.relu(sg.layer_norm(x, (32,), g, be) @ W1 + b1) @ W2 + b2
+        return sg.cross_entropy(h @ V + c, y), [g, be, W1, b1, W2, b2, V, c], [x, y]
+    raise ValueError(f"signal_and_norm: kind {kind!r} is not resize, scale, batch norm or layer norm")
 
 
 def likelihood_mlp(kind: str = "student-t", width: int = 64) -> tuple:

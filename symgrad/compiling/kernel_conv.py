@@ -346,10 +346,20 @@ def _reshape(ac, e) -> Var:
         return _stand_in(ac, e, Grid(-1, 1, out, {n: src.rows[o] for o, n in zip(src.keys(), np.ndindex(*out))}))
     if j is None:
         raise refuse(ac, e, f"a reshape of {format_shape(src.shape)} to {format_shape(out)} that moves the filters' "
-                            f"axis")
+                            f"axis{_groups_note(src.F, out)}")
     old, new = src.keys(), list(np.ndindex(*out[j + 1:])) if out[j + 1:] else [()]
     rows = {n: src.rows[o] for o, n in zip(old, new)}
     return _stand_in(ac, e, Grid(j, src.F, out[j + 1:], rows, src.fill))
+
+
+def _groups_note(F: int, out) -> str:
+    """What a map reshaped to (G, rest) — sg.group_norm's grouping of its channels — can be written as."""
+    dims = [int(d) for d in out]
+    if len(dims) != 2 and dims != [1] or dims and F % dims[0]:
+        return ""
+    return (" (sg.group_norm's grouping of the channels, G groups: not taken; sg.instance_norm (G = C) is, and "
+            "for G = 1 sg.layer_norm(z, (C, H, W)) * g.reshape(C, 1, 1) + b.reshape(C, 1, 1) is the same "
+            "numbers)")
 
 
 def channel_axis(shape, F: int, P: int):
@@ -373,9 +383,15 @@ def _channel_column(ac, u, grid: Grid):
     if v.id in ac.channel_masks:        # dropout2d's mask: one example's column (F, 1), drawn in the kernels
         col = ac.env[v.id]
         return col if int(col.shape[0]) == grid.F else None
+    if u.id in ac.batched and all(int(d) == 1 for d in v.shape) and ac.env.get(v.id) is not None:
+        # one number per example broadcast over the map (its mean over every axis, a layer norm's)
+        n = ac.env[v.id]
+        return n if n.shape == () else R.reduce_sum(ac.g, n, None) if tuple(n.shape) == (1, 1) else None
     if u.id in ac.batched or grid.lead < 0:
         return None
     full, shape = grid.shape, tuple(int(d) for d in v.shape)
+    while len(shape) > len(full) and shape[0] == 1:
+        shape = shape[1:]       # (the batch axis of batch_norm's rm.reshape(1, F, 1, 1))
     if len(shape) > len(full):
         return None
     shape = (1,) * (len(full) - len(shape)) + shape
@@ -383,6 +399,15 @@ def _channel_column(ac, u, grid: Grid):
         return None
     while ac.env.get(v.id) is None and ac.src.producer[v.id].prim.name == "reshape":
         v = ac.src.producer[v.id].inputs[0]         # b.reshape(F, 1, 1): b itself
+    pe = ac.src.producer[v.id]
+    if ac.env.get(v.id) is None and pe.prim is R.ewise_p:
+        # a function of such columns, (b − rm.reshape(F, 1, 1)) / sqrt(rv.reshape(F, 1, 1) + eps) (an
+        # eval-mode batch norm's): the same function of the columns
+        cols = [_channel_column(ac, u, grid) for u in pe.inputs]
+        if any(c is None for c in cols):
+            return None
+        cols = [R.reduce_sum(ac.g, c, None) if c.shape == (1, 1) else c for c in cols]
+        return R.ewise(ac.g, pe.params[0], *cols, shape=(grid.F, 1) if any(c.shape != () for c in cols) else ())
     col = ac.env.get(v.id)
     if col is None or len(_nonunit(col.shape)) > 1:
         return None
@@ -442,7 +467,8 @@ def _reduce(ac, e) -> Var:
     if not isinstance(grid, Grid) or any(a <= grid.lead for a in axes) or len(e.out.shape) != len(grid.shape):
         what = "a max" if e.prim.name == "rmax" else "a sum"
         raise refuse(ac, e, f"{what} over the filters' axis" if isinstance(grid, Grid) else
-                     f"{what} of the input image")
+                     f"{what} of the flattened convolution output{_groups_note(1, u.shape)}" if isinstance(grid, Flat)
+                     else f"{what} of the input image")
     want = -sp.oo if e.prim.name == "rmax" else 0
     spatial = {a - grid.lead - 1 for a in axes}
     out_S = tuple(1 if i in spatial else d for i, d in enumerate(grid.S))

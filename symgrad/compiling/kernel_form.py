@@ -63,6 +63,8 @@ TARGET = "the kernel backends (target='triton')"
 def column_shape(shape, what: str = "") -> tuple:
     """The matrix language's shape of a per-example tensor's: () and (1,) a scalar, (n,) a column."""
     dims = tuple(int(d) for d in shape)
+    if all(d == 1 for d in dims):       # (), (1,), and (1, 1, 1): a map's mean with keepdims, one number
+        return () if len(dims) != 2 else dims
     if len(dims) == 0 or dims == (1,):
         return ()
     if len(dims) == 1:
@@ -281,6 +283,15 @@ class AsColumns:
         if p.name == "reshape" and e.inputs[0].id in self.batched and e.inputs[0].id not in self.bags \
                 and len(e.out.shape) >= 3:
             return kernel_resize.vector_as_map(self, e)     # a vector as a map (C, H, W): its rows
+        if p.name == "reshape" and e.inputs[0].id in self.batched and e.inputs[0].id not in self.bags \
+                and e.inputs[0].id not in self.grids and len(e.out.shape) == 2 \
+                and 1 not in (int(d) for d in e.out.shape) and int(e.out.shape[0]) <= MAX_BAG \
+                and sum(int(d) != 1 for d in e.inputs[0].shape) == 1:
+            return self._vector_as_rows(e)      # a vector (C·L,) as a matrix (C, L): its C rows
+        if p.name in ("expand", "broadcast") and len(e.out.shape) > 2 and e.inputs[0].id in self.batched \
+                and all(int(d) == 1 for d in e.inputs[0].shape):
+            self.deferred.add(e.out.id)     # a number per example spread over a map (a layer norm's mean):
+            return None                     # a map's elementwise reads the number (`kernel_conv`), else refused
         if e.out.id not in self.batched and not p.leaf and len(e.out.shape) > 2:
             self.deferred.add(e.out.id)         # (read by `kernel_conv`, or refused by its reader)
             return None
@@ -347,6 +358,21 @@ class AsColumns:
         M = value[0]
         W = R.const(self.g, sp.ImmutableMatrix(M.shape[0], M.shape[1], lambda i, j: sp.Float(M[i, j])), M.shape)
         return [R.transpose(self.g, R.matmul(self.g, R.transpose(self.g, r), W)) for r in self.bags[e.inputs[0].id]]
+
+    def _vector_as_rows(self, e) -> Var:
+        """An example's vector (m·n,) reshaped to a matrix (m, n) (a layer's output as a signal of m
+        channels, h.reshape(N, C, L), before a linear resize or a max over each channel), kept as
+        its m rows: row i the entries i·n … (i + 1)·n − 1, a slice (`_slice`: loaded from an input's
+        row, else S_i·h with a constant 0/1 matrix, whose adjoint S_iᵀ puts the row's gradient back)."""
+        m, n = (int(d) for d in e.out.shape)
+        v = self.as_shape(self.env[e.inputs[0].id], (m * n, 1), e)
+        if self.src.producer[e.inputs[0].id].prim is R.input_p:
+            rows = [A.slice_(self.g, v, ((sp.Integer(i * n), sp.Integer((i + 1) * n), sp.S.One),
+                                         (sp.S.Zero, sp.S.One, sp.S.One))) for i in range(m)]
+        else:
+            rows = [self._place(v, {i * n + j: j for j in range(n)}, n) for i in range(m)]
+        self.bags[e.out.id] = rows
+        return v                    # (a stand-in: readers go through `_of_bag`)
 
     def _not_as_kernel(self, e):
         """The first reader of the parameter ``e`` that is not a convolution reading it as its kernel
@@ -602,21 +628,77 @@ class AsColumns:
             return self.bags[u.id]
         if u.shape == ():
             return [self.env[u.id]] * n
-        if u.id in self.batched:
-            return None
-        rows = self._parameter_rows(u, n)
+        rows = None if u.id in self.batched else self._parameter_rows(u, n)
         if rows is not None:
             return rows
         v = u
         while self.src.producer[v.id].prim.name in ("expand", "broadcast", "reshape") \
                 and sum(int(d) != 1 for d in v.shape) > 1:
             v = self.src.producer[v.id].inputs[0]
+        if n > 1 and len(v.shape) == 2 and int(v.shape[0]) == n and int(v.shape[1]) == 1 and v.id not in self.bags:
+            # a column (L, 1) broadcast over the rows (L, D): a number per row (a per-channel scale or
+            # bias g (C, 1) of a signal (C, L), a row's mean z.mean(axis=1, keepdims=True))
+            return self._numbers_per_row(v, n)
+        if u.id in self.batched:
+            return None
         if sum(int(d) != 1 for d in v.shape) > 1 or len(v.shape) == 2 and int(v.shape[0]) != 1:
-            return None     # (a column (L, 1) is a number per row, not a bias: refused, not read as one)
+            return None
         w = self.env[v.id]
         if w.shape != () and int(w.shape[1]) != 1:
             w = R.transpose(self.g, w)
         return [w] * n
+
+    def _numbers_per_row(self, v, n: int) -> list:
+        """The n entries of the column ``v`` (n, 1), one number per row of a matrix kept as rows: of a
+        value computed per example, a gather at the constant i (its VJP ḡ·e_i); of the parameters
+        alone, `_entries`."""
+        if v.id in self.batched:
+            g, col = self.g, self.as_shape(self.env[v.id], (n, 1), self.src.producer[v.id])
+            return [R.gather(g, col, R.const(g, i, ())) for i in range(n)]
+        out = self._entries(v, n)
+        if out is None:
+            raise UnsupportedError(
+                f"{TARGET} cannot read {self.user_words(self.src.producer[v.id]) or 'a column of the parameters'} "
+                f"{format_shape(v.shape)} as one number per row of a matrix per example: they take a parameter "
+                f"column (C, 1), a column of a parameter matrix (M[:, j:j + 1]) and elementwise functions of "
+                f"those (sg.exp(g)); compile it with target='numpy'")
+        return out
+
+    def _entries(self, v, n: int):
+        """Entry i of ``v``, a value of the parameters alone with n entries, for each i, as numbers the
+        kernels read: the slice P[i] of a parameter (or of a column of one, M[:, j:j + 1]), whose
+        adjoint is a pad into ∂L/∂P; an elementwise function of such values, the same function of their
+        entries i; None for anything else."""
+        g, e = self.g, self.src.producer[v.id]
+        if sum(int(d) != 1 for d in v.shape) > 1:
+            return None
+        if e.prim is R.param_p or e.prim.name == "slice" and self.src.producer[e.inputs[0].id].prim is R.param_p \
+                and len(e.inputs[0].shape) == 2 and all(c == 1 for _, _, c in e.params[0]):
+            first, at, P = 0, 0, self.env[v.id]
+            if e.prim.name == "slice":          # a column of a parameter matrix: read from the matrix itself
+                (first, _, _), (at, _, _) = e.params[0]
+                P = self.env[e.inputs[0].id]
+            elif int(P.shape[0]) != n:          # (a row (1, n) of the parameter: its entries along axis 1)
+                return [A.reshape(g, A.slice_(g, P, ((sp.S.Zero, sp.S.One, sp.S.One),
+                                                     (sp.Integer(i), sp.Integer(i + 1), sp.S.One))), ())
+                        for i in range(n)]
+            return [A.reshape(g, A.slice_(g, P, ((sp.Integer(first + i), sp.Integer(first + i + 1), sp.S.One),
+                                                 (sp.Integer(at), sp.Integer(at + 1), sp.S.One))), ())
+                    for i in range(n)]
+        if e.prim.name in ("reshape", "expand", "broadcast") and \
+                sum(int(d) != 1 for d in e.inputs[0].shape) == 1 and int(sp.Mul(*e.inputs[0].shape)) == n:
+            return self._entries(e.inputs[0], n)        # (g.reshape(C, 1) of a (C,) parameter)
+        if e.prim is R.ewise_p:
+            args = []
+            for u in e.inputs:
+                if u.shape == () or all(int(d) == 1 for d in u.shape):
+                    args.append([self.as_shape(self.env[u.id], (), e)] * n)
+                else:
+                    args.append(self._entries(u, n))
+                    if args[-1] is None:
+                        return None
+            return [R.ewise(g, e.params[0], *[a[i] for a in args], shape=()) for i in range(n)]
+        return None
 
     def _parameter_rows(self, u, n: int):
         """The n rows of ``u``, an (n, D) parameter or a slice of a parameter's rows (P[:n], which

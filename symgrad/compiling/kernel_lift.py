@@ -102,6 +102,25 @@ def refuse_signal_convolutions(lw) -> None:
             f"of that map stand for sg.dropout1d and max_pool1d. Or compile it with target='numpy'")
 
 
+def refuse_signal_pooling(lw) -> None:
+    """sg.max_pool1d / sg.avg_pool1d of a signal (N, C, L) — windows along one axis — named as the user
+    wrote it (it was "pooling of the input image", of a layer's output too), with the way that
+    runs the same numbers: the signal as a map of height 1 and max_pool2d / avg_pool2d with (1, k)."""
+    from .kernel_form import user_words
+    for e in lw.graph.eqns:
+        if e.prim.name != "windows" or len(e.params[0]) != 1:
+            continue
+        shape = tuple(e.inputs[0].shape)
+        words = user_words(lw.graph, lw.notes, e)
+        k = int(e.params[0][0])
+        raise UnsupportedError(
+            f"a pooling of a signal {format_shape(shape)} (N, C, L){f' (in {words})' if words else ''}: the kernel "
+            f"backends (target='triton') pool 2-D maps (N, C, H, W) only. The same numbers: a map of height 1 — "
+            f"declare an input signal as sg.tensor('x', (N, C, 1, L)) (pass x[:, :, None, :]), or reshape a "
+            f"layer's output to h.reshape(N, C, 1, L) — and sg.max_pool2d(h, (1, {k})) or sg.avg_pool2d(h, (1, {k})) "
+            f"for sg.max_pool1d(h, {k}) / avg_pool1d; or compile it with target='numpy'")
+
+
 class KernelLift:
     """``lift(lowered)``: the per-example `backends.Lowered` in the kernels' form. ``inputs``: one
     example's inputs (the declared ones, or their stand-ins over the batch); ``reduction``: the
@@ -121,6 +140,7 @@ class KernelLift:
         refuse_class_weights(lw)
         refuse_resize_modes(lw)
         refuse_signal_convolutions(lw)
+        refuse_signal_pooling(lw)
         if self.unbatch is None:
             return as_columns(lw)
         lw = self.unbatch(lw)

@@ -73,10 +73,16 @@ class Unbatch:
             rest = shape[1:]
             if not shape or not _has(shape[0], N) or sp.sympify(shape[0]) != N or any(_has(d, N) for d in rest) \
                     or any(not sp.sympify(d).is_Integer for d in rest):
+                shared = "" if any(_has(d, N) for d in shape) else (
+                    f" An input the same for every example (the running statistics of sg.batch_norm(..., "
+                    f"training=False), a fixed mask) is a parameter the step does not train: declare it among the "
+                    f"parameters, read it through sg.stop_gradient({x.name}) (a parameter without a gradient is "
+                    f"left unchanged, as torch's optimizers skip one whose .grad is None), and pass its values "
+                    f"with the parameters.")
                 raise UnsupportedError(
                     f"the input {x.name!r} is declared {format_shape(shape)}; a declaration over the batch compiles "
                     f"for target='triton' when every input has the batch size {N} as its first axis and numbers "
-                    f"after it (one example per row: ({N}, 8), ({N},)); {NUMPY}")
+                    f"after it (one example per row: ({N}, 8), ({N},)); {NUMPY}.{shared}")
             self.inputs.append(tensor(x.name, rest, integer=x.is_integer_tensor))
         self.reduction = None
 
@@ -274,7 +280,9 @@ class Unbatch:
         return UnsupportedError(
             f"batch statistics: {kind} over {self.N} of {self.what(x)} (in {self.what(e)}) reduces over the "
             f"batch axis, as batch norm's sg.mean(z, axis=0) does; the Triton backend compiles layers that act "
-            f"on each example alone; {NUMPY}")
+            f"on each example alone; {NUMPY}, or normalise with fixed statistics: "
+            f"sg.batch_norm(z, sg.stop_gradient(rm), sg.stop_gradient(rv), gamma, beta, training=False) with rm "
+            f"and rv parameters (evaluation mode), or per example with sg.layer_norm")
 
     def mixing(self, e, how: str) -> UnsupportedError:
         return UnsupportedError(f"{self.what(e)}: {how}, which mixes the examples; the Triton backend compiles "
@@ -326,6 +334,12 @@ class Unbatch:
                 and sp.simplify(sp.sympify(t[0]) - N * sp.Mul(*s[1:-1])) == 0:
             # (N, C, H, W) @ B as (N·C·H, W) @ B (a resize along W, sg.interpolate): each example's lines
             return A.reshape(self.g, v, (int(sp.Mul(*s[1:-1])), int(s[-1]))), MERGED
+        if ax == 0 and len(s) == 2 and len(t) == 2 and sp.sympify(s[1]).is_Integer and sp.sympify(t[1]).is_Integer \
+                and 1 < int(t[1]) < int(s[1]) and int(s[1]) % int(t[1]) == 0 \
+                and sp.simplify(sp.sympify(t[0]) - N * (int(s[1]) // int(t[1]))) == 0:
+            # a layer's vector (K,) as a signal (C, L) and resized (h.reshape(N, C, L) @ A_Lᵀ, which the
+            # lowering merges to (N·C, L) @ A_Lᵀ): each example's (C, L), its C rows
+            return A.reshape(self.g, v, (int(s[1]) // int(t[1]), int(t[1]))), MERGED
         if ax == MERGED:
             if len(t) == 3 and sp.sympify(t[0]) == N and sp.simplify(sp.sympify(s[0]) - N * t[1]) == 0 \
                     and t[2] == s[1]:

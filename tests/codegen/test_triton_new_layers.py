@@ -104,10 +104,15 @@ def test_a_mean_over_rows_then_a_layer_then_a_mean_equals_numpy(rng):
     _same_as_numpy(tri, ref, _values([b, W], rng), {"x": rng.normal(size=(3, 2, D)).astype(np.float32)}, steps=1)
 
 
-def test_a_number_per_row_of_a_parameter_column_is_refused_not_read_as_a_bias():
-    # M[:, :1] is (L, 1): row i scaled by M[i, 0]; with L == D it was read as a bias (D,) — a wrong loss
+def test_a_number_per_row_of_a_parameter_column_equals_numpy_not_read_as_a_bias(rng):
+    # M[:, :1] is (L, 1): row i scaled by M[i, 0]. With L == D it was read as a bias (D,) — a wrong
+    # loss — then refused (until 2026-12-01, thirteenth session); now each row reads its number M[i, 0]
     E, M, ids = sg.tensor("E", (10, 3)), sg.tensor("M", (3, 3)), sg.tensor("ids", (3,), integer=True)
-    assert_refused_for_triton(sg.sum(sg.tanh(E[ids] * M[:, :1])), [E, M], [ids], [r"`M\[:, :1\]\*E\[ids\]`", r"elementwise"])
+    tri, ref = _both(sg.sum(sg.tanh(E[ids] * M[:, :1])), [E, M], [ids])
+    values = _values([E, M], rng)
+    _same_as_numpy(tri, ref, values, {"ids": np.array([[1, 4, 1], [0, 9, 2], [3, 3, 3]])}, steps=1)
+    g = ref.grad(values, {"ids": np.array([[1, 4, 1], [0, 9, 2], [3, 3, 3]])})["M"]
+    assert np.all(g[:, 1:] == 0) and np.all(g[:, 0] != 0)      # only the column read gets a gradient
 
 
 def test_labels_broadcast_over_the_rows_of_an_example_are_refused_as_labels_per_row():
